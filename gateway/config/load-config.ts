@@ -1,0 +1,356 @@
+import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import path from 'node:path';
+import YAML from 'yaml';
+import { ConfigError } from './config-error.js';
+import { isValidSource } from './trust.js';
+import type { GatewayConfig, LogLevel, Trunk } from './types.js';
+
+const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+/** Keys a config file may contain; `true` marks a leaf whose value the validators check. */
+const SHAPE: Shape = {
+  bind: true,
+  host: true,
+  sip: {
+    udpPort: true,
+    tcpPort: true,
+    tlsPort: true,
+    tls: { cert: true, key: true, chain: true, clientCa: true, requireClientCert: true },
+  },
+  http: { port: true },
+  media: { ports: true, timeoutS: true },
+  trunks: true,
+  log: { level: true },
+  certs: { devDir: true },
+};
+interface Shape {
+  [key: string]: true | Shape;
+}
+
+type EnvKind = 'string' | 'number' | 'boolean';
+const ENV_KEYS: Record<string, { key: string; kind: EnvKind }> = {
+  SIPGW_BIND: { key: 'bind', kind: 'string' },
+  SIPGW_HOST: { key: 'host', kind: 'string' },
+  SIPGW_SIP_UDP_PORT: { key: 'sip.udpPort', kind: 'number' },
+  SIPGW_SIP_TCP_PORT: { key: 'sip.tcpPort', kind: 'number' },
+  SIPGW_SIP_TLS_PORT: { key: 'sip.tlsPort', kind: 'number' },
+  SIPGW_TLS_CERT: { key: 'sip.tls.cert', kind: 'string' },
+  SIPGW_TLS_KEY: { key: 'sip.tls.key', kind: 'string' },
+  SIPGW_TLS_CHAIN: { key: 'sip.tls.chain', kind: 'string' },
+  SIPGW_TLS_CLIENT_CA: { key: 'sip.tls.clientCa', kind: 'string' },
+  SIPGW_TLS_REQUIRE_CLIENT_CERT: { key: 'sip.tls.requireClientCert', kind: 'boolean' },
+  SIPGW_HTTP_PORT: { key: 'http.port', kind: 'number' },
+  SIPGW_MEDIA_PORTS: { key: 'media.ports', kind: 'string' },
+  SIPGW_MEDIA_TIMEOUT_S: { key: 'media.timeoutS', kind: 'number' },
+  SIPGW_LOG_LEVEL: { key: 'log.level', kind: 'string' },
+  SIPGW_CERTS_DEV_DIR: { key: 'certs.devDir', kind: 'string' },
+};
+
+export interface LoadConfigOptions {
+  /** Command-line arguments after the script name; `--config path` or `--config=path` selects the file. */
+  argv?: string[];
+  env?: NodeJS.ProcessEnv;
+  /** Base for the config file path, environment paths and defaults. */
+  cwd?: string;
+}
+
+/**
+ * Reads the config file (YAML or JSON by extension), applies defaults and `SIPGW_*` overrides,
+ * and validates the result. Throws ConfigError naming the first bad key.
+ */
+export function loadConfig(opts: LoadConfigOptions = {}): GatewayConfig {
+  const argv = opts.argv ?? process.argv.slice(2);
+  const env = opts.env ?? process.env;
+  const cwd = opts.cwd ?? process.cwd();
+
+  const file = configFilePath(argv, env);
+  const fileValues = file === undefined ? {} : readConfigFile(path.resolve(cwd, file));
+  checkKnownKeys(fileValues, SHAPE, '');
+  const values = new Values(fileValues, file === undefined ? cwd : path.dirname(path.resolve(cwd, file)), cwd);
+  values.applyEnv(env);
+  return validate(values);
+}
+
+function configFilePath(argv: string[], env: NodeJS.ProcessEnv): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    if (arg.startsWith('--config=')) return nonEmptyPath(arg.slice('--config='.length), '--config');
+    if (arg === '--config') return nonEmptyPath(argv[i + 1], '--config');
+  }
+  const fromEnv = env.SIPGW_CONFIG;
+  return fromEnv === undefined || fromEnv === '' ? undefined : fromEnv;
+}
+
+function nonEmptyPath(value: string | undefined, flag: string): string {
+  if (value === undefined || value === '' || value.startsWith('--')) {
+    throw new ConfigError('config', `${flag} needs a file path`);
+  }
+  return value;
+}
+
+function readConfigFile(file: string): Record<string, unknown> {
+  const ext = path.extname(file).toLowerCase();
+  if (ext !== '.yaml' && ext !== '.yml' && ext !== '.json') {
+    throw new ConfigError('config', `${file}: unsupported extension "${ext}", use .yaml, .yml or .json`);
+  }
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError('config', `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = ext === '.json' ? JSON.parse(text) : YAML.parse(text);
+  } catch (err) {
+    const firstLine = (err as Error).message.split('\n')[0];
+    throw new ConfigError('config', `${file} is not valid ${ext === '.json' ? 'JSON' : 'YAML'}: ${firstLine}`);
+  }
+  if (parsed === null || parsed === undefined) return {};
+  if (!isMapping(parsed)) throw new ConfigError('config', `${file} must contain a mapping at the top level`);
+  return parsed;
+}
+
+function checkKnownKeys(node: Record<string, unknown>, shape: Shape, prefix: string): void {
+  for (const [name, value] of Object.entries(node)) {
+    const key = prefix + name;
+    const sub = Object.hasOwn(shape, name) ? shape[name] : undefined;
+    if (sub === undefined) throw new ConfigError(key, 'unknown key');
+    if (sub === true || value === undefined || value === null) continue;
+    if (!isMapping(value)) throw new ConfigError(key, `must be a mapping, got ${describe(value)}`);
+    checkKnownKeys(value, sub, `${key}.`);
+  }
+}
+
+interface Value {
+  value: unknown;
+  /** Directory relative paths resolve against. */
+  baseDir: string;
+  /** Environment variable the value came from, for error messages. */
+  envName?: string;
+}
+
+/** The file's values with environment overrides on top, looked up by dotted key. */
+class Values {
+  private readonly overrides = new Map<string, Value>();
+
+  constructor(
+    private readonly file: Record<string, unknown>,
+    private readonly fileDir: string,
+    readonly cwd: string,
+  ) {}
+
+  applyEnv(env: NodeJS.ProcessEnv): void {
+    for (const [name, { key, kind }] of Object.entries(ENV_KEYS)) {
+      const raw = env[name];
+      if (raw === undefined || raw === '') continue;
+      this.overrides.set(key, { value: coerce(raw.trim(), kind), baseDir: this.cwd, envName: name });
+    }
+  }
+
+  get(key: string): Value | undefined {
+    const override = this.overrides.get(key);
+    if (override) return override;
+    let node: unknown = this.file;
+    for (const part of key.split('.')) {
+      if (!isMapping(node)) return undefined;
+      node = node[part];
+    }
+    return node === undefined || node === null ? undefined : { value: node, baseDir: this.fileDir };
+  }
+}
+
+/** Turns an environment string into the type the key expects; unparseable text is left for the validator to report. */
+function coerce(raw: string, kind: EnvKind): unknown {
+  if (kind === 'number') return /^[+-]?\d+(\.\d+)?$/.test(raw) ? Number(raw) : raw;
+  if (kind === 'boolean') {
+    if (/^(true|1|yes)$/i.test(raw)) return true;
+    if (/^(false|0|no)$/i.test(raw)) return false;
+  }
+  return raw;
+}
+
+function validate(values: Values): GatewayConfig {
+  const fail = (key: string, problem: string): never => {
+    const envName = values.get(key)?.envName;
+    throw new ConfigError(key, envName === undefined ? problem : `${problem} (from ${envName})`);
+  };
+
+  const port = (key: string, fallback: number): number => {
+    const v = values.get(key)?.value;
+    if (v === undefined) return fallback;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 65535) {
+      return fail(key, `must be an integer 0-65535, got ${describe(v)}`);
+    }
+    return v;
+  };
+
+  const string = (key: string): string | undefined => {
+    const v = values.get(key)?.value;
+    if (v === undefined) return undefined;
+    if (typeof v !== 'string' || v.trim() === '') return fail(key, `must be a non-empty string, got ${describe(v)}`);
+    return v.trim();
+  };
+
+  const filePath = (key: string): string | undefined => {
+    const found = values.get(key);
+    const p = string(key);
+    return p === undefined || found === undefined ? undefined : path.resolve(found.baseDir, p);
+  };
+
+  const bind = string('bind') ?? '127.0.0.1';
+  if (isIP(bind) === 0) fail('bind', `must be an IP address, got ${describe(bind)}`);
+
+  const host = string('host') ?? defaultHost(bind, fail);
+  if (isIP(host) === 0 && !isHostName(host)) fail('host', `must be a DNS name or IP address, got ${describe(host)}`);
+
+  const requireClientCertValue = values.get('sip.tls.requireClientCert')?.value ?? false;
+  if (typeof requireClientCertValue !== 'boolean') {
+    fail('sip.tls.requireClientCert', `must be true or false, got ${describe(requireClientCertValue)}`);
+  }
+  const tls = {
+    cert: filePath('sip.tls.cert'),
+    key: filePath('sip.tls.key'),
+    chain: filePath('sip.tls.chain'),
+    clientCa: filePath('sip.tls.clientCa'),
+    requireClientCert: requireClientCertValue as boolean,
+  };
+  if (tls.cert !== undefined && tls.key === undefined) fail('sip.tls.key', 'must be set when sip.tls.cert is set');
+  if (tls.key !== undefined && tls.cert === undefined) fail('sip.tls.cert', 'must be set when sip.tls.key is set');
+  if (tls.chain !== undefined && tls.cert === undefined) fail('sip.tls.cert', 'must be set when sip.tls.chain is set');
+  if (tls.requireClientCert && tls.clientCa === undefined) {
+    fail('sip.tls.clientCa', 'must be set when sip.tls.requireClientCert is true');
+  }
+
+  const sip = {
+    udpPort: port('sip.udpPort', 5060),
+    tcpPort: port('sip.tcpPort', 5060),
+    tlsPort: port('sip.tlsPort', 5061),
+    tls,
+  };
+  const http = { port: port('http.port', 8080) };
+  const mediaPorts = portRange(values.get('media.ports')?.value, (problem) => fail('media.ports', problem));
+
+  const timeoutS = values.get('media.timeoutS')?.value ?? 30;
+  if (typeof timeoutS !== 'number' || !Number.isFinite(timeoutS) || timeoutS <= 0) {
+    fail('media.timeoutS', `must be a positive number of seconds, got ${describe(timeoutS)}`);
+  }
+
+  const level = string('log.level') ?? 'info';
+  if (!(LOG_LEVELS as readonly string[]).includes(level)) {
+    fail('log.level', `must be one of ${LOG_LEVELS.join('|')}, got ${describe(level)}`);
+  }
+
+  // TCP-based listeners share one port space on the bind address; 0 never collides.
+  const tcpListeners: [string, number][] = [
+    ['sip.tcpPort', sip.tcpPort],
+    ['sip.tlsPort', sip.tlsPort],
+    ['http.port', http.port],
+  ];
+  for (let i = 0; i < tcpListeners.length; i++) {
+    for (let j = i + 1; j < tcpListeners.length; j++) {
+      const [keyA, a] = tcpListeners[i] as [string, number];
+      const [keyB, b] = tcpListeners[j] as [string, number];
+      if (a !== 0 && a === b) fail(keyB, `port ${b} is already used by ${keyA}`);
+    }
+  }
+  if (sip.udpPort >= mediaPorts.min && sip.udpPort <= mediaPorts.max) {
+    fail('media.ports', `range ${mediaPorts.min}-${mediaPorts.max} contains sip.udpPort ${sip.udpPort}`);
+  }
+
+  return {
+    bind,
+    host,
+    sip,
+    http,
+    media: { ports: mediaPorts, timeoutS: timeoutS as number },
+    trunks: trunks(values.get('trunks')?.value, fail),
+    log: { level: level as LogLevel },
+    certs: { devDir: filePath('certs.devDir') ?? path.resolve(values.cwd, 'certs/dev') },
+  };
+}
+
+function defaultHost(bind: string, fail: (key: string, problem: string) => never): string {
+  if (bind === '0.0.0.0' || bind === '::') {
+    return fail('host', `must be set when bind is the wildcard address ${bind}: peers need a name to reach`);
+  }
+  return bind;
+}
+
+/** Accepts `{min, max}` or `"min-max"`; an odd `min` rounds up so RTP gets even ports and RTCP the odd one above. */
+function portRange(value: unknown, fail: (problem: string) => never): { min: number; max: number } {
+  if (value === undefined) return { min: 20000, max: 20999 };
+  let min: unknown;
+  let max: unknown;
+  if (typeof value === 'string') {
+    const match = /^\s*(\d+)\s*-\s*(\d+)\s*$/.exec(value);
+    if (!match) return fail(`must be "min-max" such as "20000-20999", got ${describe(value)}`);
+    min = Number(match[1]);
+    max = Number(match[2]);
+  } else if (isMapping(value)) {
+    const extra = Object.keys(value).find((k) => k !== 'min' && k !== 'max');
+    if (extra !== undefined) return fail(`unknown key "${extra}" (expected min and max)`);
+    min = value.min;
+    max = value.max;
+  } else {
+    return fail(`must be {min, max} or "min-max", got ${describe(value)}`);
+  }
+  for (const [name, v] of [['min', min], ['max', max]] as const) {
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1024 || v > 65535) {
+      return fail(`${name} must be an integer 1024-65535, got ${describe(v)}`);
+    }
+  }
+  const evenMin = (min as number) + ((min as number) % 2);
+  if (evenMin + 1 > (max as number)) {
+    return fail(`must hold at least one even/odd RTP/RTCP pair, got ${min}-${max}`);
+  }
+  return { min: evenMin, max: max as number };
+}
+
+function trunks(value: unknown, fail: (key: string, problem: string) => never): Trunk[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) return fail('trunks', `must be a list, got ${describe(value)}`);
+  const seen = new Set<string>();
+  return value.map((entry: unknown, i) => {
+    const key = `trunks[${i}]`;
+    if (!isMapping(entry)) return fail(key, `must be a mapping with name and sources, got ${describe(entry)}`);
+    const extra = Object.keys(entry).find((k) => k !== 'name' && k !== 'sources');
+    if (extra !== undefined) fail(`${key}.${extra}`, 'unknown key');
+    const { name, sources } = entry;
+    if (typeof name !== 'string' || !/^[A-Za-z0-9_.-]{1,64}$/.test(name)) {
+      fail(`${key}.name`, `must be 1-64 letters, digits or "_.-", got ${describe(name)}`);
+    }
+    if (seen.has(name as string)) fail(`${key}.name`, `duplicate trunk name ${describe(name)}`);
+    seen.add(name as string);
+    if (!Array.isArray(sources) || sources.length === 0) {
+      fail(`${key}.sources`, `must be a non-empty list of addresses or CIDR blocks, got ${describe(sources)}`);
+    }
+    const checked = (sources as unknown[]).map((source, j) => {
+      if (typeof source !== 'string' || !isValidSource(source.trim())) {
+        return fail(`${key}.sources[${j}]`, `must be an IPv4/IPv6 address or CIDR block, got ${describe(source)}`);
+      }
+      return source.trim();
+    });
+    return { name: name as string, sources: checked };
+  });
+}
+
+function isHostName(name: string): boolean {
+  return (
+    name.length <= 253 &&
+    name.split('.').every((label) => /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/.test(label))
+  );
+}
+
+function isMapping(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'a mapping';
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 60 ? `${text.slice(0, 57)}..."` : text;
+}

@@ -1,0 +1,1 @@
+export { createHttpServer, type HttpServerDeps, type ReadyState } from './ops-server.js';

@@ -1,0 +1,211 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ConfigError, isTrustedSource, loadConfig } from '../../gateway/config/index.js';
+
+const tempDirs: string[] = [];
+afterAll(() => tempDirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+
+function tempDir(): string {
+  const dir = mkdtempSync(path.join(tmpdir(), 'sipgw-config-'));
+  tempDirs.push(dir);
+  return dir;
+}
+
+function writeConfig(name: string, text: string): { dir: string; file: string } {
+  const dir = tempDir();
+  const file = path.join(dir, name);
+  writeFileSync(file, text);
+  return { dir, file };
+}
+
+function configError(fn: () => unknown): ConfigError {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof ConfigError) return err;
+    throw err;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('loadConfig', () => {
+  it('applies defaults when there is no file and no environment', () => {
+    const cwd = tempDir();
+    expect(loadConfig({ argv: [], env: {}, cwd })).toEqual({
+      bind: '127.0.0.1',
+      host: '127.0.0.1',
+      sip: { udpPort: 5060, tcpPort: 5060, tlsPort: 5061, tls: { requireClientCert: false } },
+      http: { port: 8080 },
+      media: { ports: { min: 20000, max: 20999 }, timeoutS: 30 },
+      trunks: [],
+      log: { level: 'info' },
+      certs: { devDir: path.join(cwd, 'certs/dev') },
+    });
+  });
+
+  it('reads a YAML file named by --config, resolving its paths against the file', () => {
+    const { dir, file } = writeConfig(
+      'gw.yaml',
+      [
+        'bind: 10.0.0.5',
+        'host: gw.example.com',
+        'sip:',
+        '  udpPort: 0',
+        '  tlsPort: 15061',
+        '  tls: { cert: tls/server.pem, key: tls/server.key, chain: tls/chain.pem }',
+        'media: { ports: { min: 30001, max: 30100 }, timeoutS: 12.5 }',
+        'trunks:',
+        '  - name: carrier-a',
+        '    sources: [192.0.2.0/24, "2001:db8::/32"]',
+        'log: { level: debug }',
+      ].join('\n'),
+    );
+    const config = loadConfig({ argv: ['--config', file], env: {}, cwd: '/' });
+    expect(config.bind).toBe('10.0.0.5');
+    expect(config.host).toBe('gw.example.com');
+    expect(config.sip).toMatchObject({ udpPort: 0, tcpPort: 5060, tlsPort: 15061 });
+    expect(config.sip.tls.cert).toBe(path.join(dir, 'tls/server.pem'));
+    expect(config.sip.tls.key).toBe(path.join(dir, 'tls/server.key'));
+    expect(config.sip.tls.chain).toBe(path.join(dir, 'tls/chain.pem'));
+    expect(config.media).toEqual({ ports: { min: 30002, max: 30100 }, timeoutS: 12.5 });
+    expect(config.trunks).toEqual([{ name: 'carrier-a', sources: ['192.0.2.0/24', '2001:db8::/32'] }]);
+    expect(config.log.level).toBe('debug');
+  });
+
+  it('reads a JSON file named by SIPGW_CONFIG relative to cwd', () => {
+    const { dir } = writeConfig('gw.json', JSON.stringify({ http: { port: 0 }, media: { ports: '40000-40010' } }));
+    const config = loadConfig({ argv: [], env: { SIPGW_CONFIG: 'gw.json' }, cwd: dir });
+    expect(config.http.port).toBe(0);
+    expect(config.media.ports).toEqual({ min: 40000, max: 40010 });
+  });
+
+  it('lets --config=path win over SIPGW_CONFIG', () => {
+    const { file } = writeConfig('a.yml', 'http: { port: 9001 }');
+    const config = loadConfig({ argv: [`--config=${file}`], env: { SIPGW_CONFIG: '/nonexistent.yaml' } });
+    expect(config.http.port).toBe(9001);
+  });
+
+  it('lets environment overrides win over the file', () => {
+    const { file } = writeConfig('gw.yaml', 'bind: 10.0.0.5\nhttp: { port: 9001 }\nsip: { tlsPort: 7000 }\n');
+    const config = loadConfig({
+      argv: ['--config', file],
+      env: {
+        SIPGW_BIND: '::1',
+        SIPGW_HOST: 'sip.example.org',
+        SIPGW_HTTP_PORT: '0',
+        SIPGW_SIP_TLS_PORT: '5071',
+        SIPGW_SIP_UDP_PORT: '5070',
+        SIPGW_SIP_TCP_PORT: '5072',
+        SIPGW_TLS_CERT: 'c.pem',
+        SIPGW_TLS_KEY: 'k.pem',
+        SIPGW_MEDIA_PORTS: '21000-21099',
+        SIPGW_MEDIA_TIMEOUT_S: '5',
+        SIPGW_LOG_LEVEL: 'warn',
+      },
+      cwd: '/srv/gw',
+    });
+    expect(config.bind).toBe('::1');
+    expect(config.host).toBe('sip.example.org');
+    expect(config.http.port).toBe(0);
+    expect(config.sip).toMatchObject({ udpPort: 5070, tcpPort: 5072, tlsPort: 5071 });
+    expect(config.sip.tls).toMatchObject({ cert: '/srv/gw/c.pem', key: '/srv/gw/k.pem' });
+    expect(config.media).toEqual({ ports: { min: 21000, max: 21099 }, timeoutS: 5 });
+    expect(config.log.level).toBe('warn');
+  });
+
+  it.each([
+    [{ SIPGW_SIP_TLS_PORT: 'abc' }, 'sip.tlsPort', 'sip.tlsPort: must be an integer 0-65535, got "abc" (from SIPGW_SIP_TLS_PORT)'],
+    [{ SIPGW_HTTP_PORT: '70000' }, 'http.port', 'http.port: must be an integer 0-65535, got 70000'],
+    [{ SIPGW_SIP_UDP_PORT: '1.5' }, 'sip.udpPort', 'sip.udpPort: must be an integer 0-65535, got 1.5'],
+    [{ SIPGW_BIND: 'localhost' }, 'bind', 'bind: must be an IP address, got "localhost"'],
+    [{ SIPGW_BIND: '0.0.0.0' }, 'host', 'host: must be set when bind is the wildcard address 0.0.0.0'],
+    [{ SIPGW_HOST: 'bad_host!' }, 'host', 'host: must be a DNS name or IP address'],
+    [{ SIPGW_MEDIA_PORTS: '2000' }, 'media.ports', 'media.ports: must be "min-max"'],
+    [{ SIPGW_MEDIA_PORTS: '30000-20000' }, 'media.ports', 'must hold at least one even/odd RTP/RTCP pair'],
+    [{ SIPGW_MEDIA_PORTS: '20000-70000' }, 'media.ports', 'media.ports: max must be an integer 1024-65535'],
+    [{ SIPGW_MEDIA_PORTS: '5000-6000' }, 'media.ports', 'contains sip.udpPort 5060'],
+    [{ SIPGW_MEDIA_TIMEOUT_S: '0' }, 'media.timeoutS', 'media.timeoutS: must be a positive number'],
+    [{ SIPGW_MEDIA_TIMEOUT_S: 'soon' }, 'media.timeoutS', 'got "soon"'],
+    [{ SIPGW_LOG_LEVEL: 'verbose' }, 'log.level', 'log.level: must be one of fatal|error|warn|info|debug|trace|silent'],
+    [{ SIPGW_TLS_CERT: 'c.pem' }, 'sip.tls.key', 'sip.tls.key: must be set when sip.tls.cert is set'],
+    [{ SIPGW_TLS_REQUIRE_CLIENT_CERT: 'true' }, 'sip.tls.clientCa', 'must be set when sip.tls.requireClientCert'],
+    [{ SIPGW_TLS_REQUIRE_CLIENT_CERT: 'maybe' }, 'sip.tls.requireClientCert', 'must be true or false, got "maybe"'],
+    [{ SIPGW_HTTP_PORT: '5061' }, 'http.port', 'http.port: port 5061 is already used by sip.tlsPort'],
+  ])('rejects bad environment value %o', (env, key, message) => {
+    const err = configError(() => loadConfig({ argv: [], env, cwd: '/' }));
+    expect(err.key).toBe(key);
+    expect(err.message).toContain(message);
+  });
+
+  it.each([
+    ['sip: { tlsPort: "5061" }', 'sip.tlsPort', 'must be an integer 0-65535, got "5061"'],
+    ['sip: 5', 'sip', 'sip: must be a mapping, got 5'],
+    ['media: { ports: { min: 20000, max: 20999, step: 2 } }', 'media.ports', 'unknown key "step"'],
+    ['trunks: { name: a }', 'trunks', 'trunks: must be a list'],
+    ['trunks: [{ name: a, sources: [10.0.0.0/33] }]', 'trunks[0].sources[0]', 'must be an IPv4/IPv6 address or CIDR block, got "10.0.0.0/33"'],
+    ['trunks: [{ name: a, sources: [] }]', 'trunks[0].sources', 'must be a non-empty list'],
+    ['trunks: [{ name: "a b", sources: [10.0.0.1] }]', 'trunks[0].name', 'must be 1-64 letters'],
+    ['trunks: [{ name: a, sources: [10.0.0.1] }, { name: a, sources: [10.0.0.2] }]', 'trunks[1].name', 'duplicate trunk name "a"'],
+    ['trunks: [{ name: a, sources: [10.0.0.1], password: x }]', 'trunks[0].password', 'unknown key'],
+    ['tls: { cert: x }', 'tls', 'tls: unknown key'],
+    ['sip: { tls: { cert: a.pem, key: b.pem, ciphers: x } }', 'sip.tls.ciphers', 'sip.tls.ciphers: unknown key'],
+    ['sip: [1, 2]', 'sip', 'must be a mapping, got a list'],
+    ['- 1\n- 2', 'config', 'must contain a mapping at the top level'],
+    ['bind: [unclosed', 'config', 'is not valid YAML'],
+  ])('rejects bad file content %j', (text, key, message) => {
+    const { file } = writeConfig('gw.yaml', text);
+    const err = configError(() => loadConfig({ argv: ['--config', file], env: {} }));
+    expect(err.key).toBe(key);
+    expect(err.message).toContain(message);
+  });
+
+  it('rejects a missing file, an unknown extension and a --config without a path', () => {
+    expect(configError(() => loadConfig({ argv: ['--config', '/nonexistent/gw.yaml'], env: {} })).message).toBe(
+      'config: cannot read /nonexistent/gw.yaml: ENOENT',
+    );
+    expect(configError(() => loadConfig({ argv: ['--config', 'gw.toml'], env: {}, cwd: '/' })).message).toContain(
+      'unsupported extension ".toml"',
+    );
+    expect(configError(() => loadConfig({ argv: ['--config'], env: {} })).message).toBe(
+      'config: --config needs a file path',
+    );
+  });
+
+  it('rejects invalid JSON with the file name', () => {
+    const { file } = writeConfig('gw.json', '{"bind": ');
+    expect(configError(() => loadConfig({ argv: ['--config', file], env: {} })).message).toContain(
+      `${file} is not valid JSON`,
+    );
+  });
+});
+
+describe('isTrustedSource', () => {
+  const config = {
+    trunks: [
+      { name: 'carrier-a', sources: ['192.0.2.0/24', '2001:db8:a::/48'] },
+      { name: 'carrier-b', sources: ['198.51.100.7', '::ffff:203.0.113.0/120'] },
+    ],
+  };
+
+  it.each([
+    ['192.0.2.1', 'carrier-a'],
+    ['192.0.2.255', 'carrier-a'],
+    ['::ffff:192.0.2.9', 'carrier-a'],
+    ['2001:db8:a:ffff::1', 'carrier-a'],
+    ['198.51.100.7', 'carrier-b'],
+    ['::ffff:198.51.100.7', 'carrier-b'],
+    ['203.0.113.44', 'carrier-b'],
+  ])('trusts %s as %s', (address, trunk) => {
+    expect(isTrustedSource(config, address)).toEqual({ trunk });
+  });
+
+  it.each(['192.0.3.1', '198.51.100.8', '2001:db8:b::1', '::1', 'not-an-address', ''])('does not trust %j', (address) => {
+    expect(isTrustedSource(config, address)).toBeUndefined();
+  });
+
+  it('trusts nobody when no trunks are configured', () => {
+    expect(isTrustedSource(loadConfig({ argv: [], env: {} }), '127.0.0.1')).toBeUndefined();
+  });
+});
