@@ -1,0 +1,1 @@
+export { AdmissionPolicy, type Admission } from './admission.js';
