@@ -1,0 +1,128 @@
+import { readFile } from 'node:fs/promises';
+import type { Server } from 'node:http';
+import { isIP } from 'node:net';
+import { ensureDevCertificates, loadCertificateSet, type CertificateSet } from '../certs/index.js';
+import { SipCallHandler, TargetDirectory } from './calls/index.js';
+import type { GatewayConfig } from './config/index.js';
+import { createHttpServer, type ReadyState } from './http/index.js';
+import { PortAllocator } from './media/index.js';
+import { createLogger, createMetrics, type Logger, type Metrics } from './observability/index.js';
+import { AdmissionPolicy } from './policy/index.js';
+import { DialogLayer, SipTransportLayer, TransactionLayer } from './sip/index.js';
+import { EchoTarget } from './testcall/index.js';
+
+export interface Gateway {
+  readonly ready: ReadyState;
+  readonly metrics: Metrics;
+  readonly certificate: CertificateSet;
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  logger?: Logger;
+  version?: string;
+}
+
+/**
+ * Starts one gateway: certificates, SIP listeners (transport → transactions → dialogs → calls),
+ * the test-call service and the operations HTTP server. Resolves once every port is bound.
+ */
+export async function startGateway(config: GatewayConfig, options: StartOptions = {}): Promise<Gateway> {
+  const logger = options.logger ?? createLogger(config.log.level);
+  const metrics = createMetrics({ version: options.version });
+  const certificate = await loadCertificate(config, logger);
+
+  const transport = new SipTransportLayer();
+  const transactions = new TransactionLayer(transport);
+  const dialogs = new DialogLayer(transactions, transport);
+  observeSip(transport, transactions, metrics, logger);
+  transport.on('message', (inbound) => transactions.receive(inbound));
+
+  const targets = new TargetDirectory();
+  targets.register('echo', new EchoTarget());
+  const mediaAddress = isUnspecified(config.bind) ? config.host : config.bind;
+  const calls = new SipCallHandler({
+    dialogs,
+    admission: new AdmissionPolicy(config),
+    targets,
+    ports: new PortAllocator(config.media.ports.min, config.media.ports.max),
+    mediaAddress,
+    mediaTimeoutS: config.media.timeoutS,
+    host: config.host,
+    metrics,
+    logger,
+  });
+
+  const clientCa = config.sip.tls.clientCa ? await readFile(config.sip.tls.clientCa, 'utf8') : undefined;
+  const sip = await transport.listen({
+    bind: config.bind,
+    advertise: config.host,
+    udpPort: config.sip.udpPort,
+    tcpPort: config.sip.tcpPort,
+    tlsPort: config.sip.tlsPort,
+    tls: {
+      key: certificate.key,
+      cert: [certificate.cert, ...certificate.chain].join(''),
+      ca: clientCa,
+      requestClientCert: config.sip.tls.requireClientCert,
+    },
+  });
+
+  let ready: ReadyState | undefined;
+  const http = createHttpServer({ metrics, readiness: () => ready });
+  const httpPort = await listen(http, config.http.port, config.bind);
+  ready = { sip: { udp: sip.udp ?? 0, tcp: sip.tcp ?? 0, tls: sip.tls ?? 0 }, http: httpPort };
+  logger.info({ bind: config.bind, host: config.host, ports: ready, fingerprint: certificate.info.fingerprintSha256 }, 'sipgw ready');
+
+  let stopping: Promise<void> | undefined;
+  return {
+    ready,
+    metrics,
+    certificate,
+    stop: () =>
+      (stopping ??= (async () => {
+        ready = undefined;
+        calls.close();
+        // Let the BYEs leave before the sockets close.
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        await transport.close();
+        await new Promise<void>((resolve) => http.close(() => resolve()));
+        http.closeAllConnections();
+        logger.info('sipgw stopped');
+      })()),
+  };
+}
+
+async function loadCertificate(config: GatewayConfig, logger: Logger): Promise<CertificateSet> {
+  const { cert, key, chain } = config.sip.tls;
+  if (cert && key) return loadCertificateSet({ cert, key, chain });
+  const set = await ensureDevCertificates(config.certs.devDir, [config.host]);
+  logger.warn({ dir: config.certs.devDir, ca: set.files.ca }, 'using the development certificate; room systems must trust its CA');
+  return set;
+}
+
+/** Counts what the SIP stack does, by the catalogue's bounded labels. */
+function observeSip(transport: SipTransportLayer, transactions: TransactionLayer, metrics: Metrics, logger: Logger): void {
+  transport.on('traffic', ({ transport: t, direction, kind }) => metrics.sipMessages.inc({ transport: t, direction, kind }));
+  transport.on('parseError', ({ transport: t, reason, answered }) => {
+    metrics.sipParseErrors.inc({ transport: t });
+    logger.debug({ transport: t, reason, answered }, 'unparseable SIP message');
+  });
+  transport.on('tlsHandshake', ({ result, version }) => metrics.tlsHandshakes.inc({ result, version }));
+  transactions.onTransactionEnd(({ role, outcome }) => metrics.sipTransactions.inc({ role, outcome }));
+}
+
+function isUnspecified(address: string): boolean {
+  return isIP(address) !== 0 && /^(0\.0\.0\.0|::)$/.test(address);
+}
+
+function listen(server: Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      const address = server.address();
+      resolve(typeof address === 'object' && address ? address.port : port);
+    });
+  });
+}

@@ -1,0 +1,368 @@
+import {
+  createResponse,
+  InviteServerTransaction,
+  readSessionTimer,
+  type Dialog,
+  type DialogLayer,
+  type ServerTransaction,
+  type SipRequest,
+  type SipResponse,
+} from '../sip/index.js';
+import {
+  answerOffer,
+  parseOffer,
+  SdpError,
+  type AcceptedAnswer,
+  type AnsweredStream,
+  type AnswerPolicy,
+  type AnswerResult,
+} from '../sdp/index.js';
+import { RtpSocketPair, SecureRtpStream, type PortAllocator, type StreamEvents } from '../media/index.js';
+import type { Logger, Metrics, CallOutcomeLabel } from '../observability/index.js';
+import type { AdmissionPolicy } from '../policy/index.js';
+import { Leg } from './leg.js';
+import { sipLegLabel } from './security-label.js';
+import type { TargetDirectory } from './target.js';
+
+export const ALLOWED_METHODS = 'INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, UPDATE';
+const ACCEPTED_BODIES = ['application/sdp', 'application/dtmf-relay', 'application/dtmf', 'application/media_control+xml'];
+const SUPPORTED = 'timer';
+/** RFC 4028 §5: the smallest Session-Expires we accept; a smaller one gets 422 with Min-SE. */
+const MIN_SESSION_EXPIRES_S = 90;
+const MEDIA_CHECK_INTERVAL_MS = 1000;
+
+/** What the gateway can receive and send back; the echo service handles any of these as they are. */
+const AUDIO_CODECS = [
+  { name: 'opus', clockRate: 48000, channels: 2 },
+  { name: 'G722', clockRate: 8000 },
+  { name: 'PCMU', clockRate: 8000 },
+  { name: 'PCMA', clockRate: 8000 },
+];
+const VIDEO_CODECS = [{ name: 'H264', clockRate: 90000 }];
+
+export interface SipCallHandlerOptions {
+  dialogs: DialogLayer;
+  admission: AdmissionPolicy;
+  targets: TargetDirectory;
+  ports: PortAllocator;
+  /** Address media sockets bind to and SDP advertises. */
+  mediaAddress: string;
+  mediaTimeoutS: number;
+  /** Host name put in Warning headers. */
+  host: string;
+  metrics: Metrics;
+  logger: Logger;
+}
+
+interface SipCall {
+  leg: Leg;
+  dialog: Dialog;
+  answer: AcceptedAnswer;
+  /** The leg's media streams by m-line index. */
+  streams: Map<number, SecureRtpStream>;
+  allowPlainRtp: boolean;
+  sessionTimer?: NodeJS.Timeout;
+}
+
+/**
+ * The SIP user-agent server side of the B2BUA: turns SIP requests into legs, and legs' ends into
+ * SIP. Who may call comes from the admission policy, which media from the SDP layer; what an
+ * answered leg is for comes from the target directory.
+ */
+export class SipCallHandler {
+  private readonly calls = new Set<SipCall>();
+  private readonly mediaCheck: NodeJS.Timeout;
+
+  constructor(private readonly options: SipCallHandlerOptions) {
+    options.dialogs.onRequest((tx) => this.guard(tx, () => this.onOutOfDialog(tx)));
+    this.mediaCheck = setInterval(() => this.endSilentLegs(), MEDIA_CHECK_INTERVAL_MS);
+    this.mediaCheck.unref();
+  }
+
+  get activeCalls(): number {
+    return this.calls.size;
+  }
+
+  /** Ends every call with BYE and stops watching media. */
+  close(): void {
+    clearInterval(this.mediaCheck);
+    for (const call of [...this.calls]) call.leg.hangup('shutdown');
+  }
+
+  /** A failure of ours while handling a request is answered 500; it never escapes to the transport. */
+  private guard(tx: ServerTransaction, handle: () => void | Promise<void>): void {
+    const fail = (err: unknown): void => {
+      this.options.logger.error({ err, method: tx.request.method }, 'request handling failed');
+      tx.respond(createResponse(tx.request, 500));
+    };
+    try {
+      const pending = handle();
+      if (pending) pending.catch(fail);
+    } catch (err) {
+      fail(err);
+    }
+  }
+
+  private onOutOfDialog(tx: ServerTransaction): void | Promise<void> {
+    const req = tx.request;
+    switch (req.method) {
+      case 'OPTIONS':
+        return tx.respond(withCapabilities(createResponse(req, 200)));
+      case 'INVITE':
+        return tx instanceof InviteServerTransaction ? this.onInvite(tx) : undefined;
+      case 'BYE':
+      case 'UPDATE':
+      case 'INFO':
+        return tx.respond(createResponse(req, 481));
+      default: {
+        const res = createResponse(req, 405);
+        res.headers.set('Allow', ALLOWED_METHODS);
+        return tx.respond(res);
+      }
+    }
+  }
+
+  private reject(tx: ServerTransaction, res: SipResponse, outcome: CallOutcomeLabel, origin: 'sip' | 'pstn' = 'sip'): void {
+    tx.respond(res);
+    this.options.metrics.calls.inc({ origin, outcome });
+    this.options.logger.info({ status: res.status, outcome, transport: tx.inbound.source.transport }, 'call refused');
+  }
+
+  private async onInvite(tx: InviteServerTransaction): Promise<void> {
+    const { request: req, inbound } = tx;
+    const { metrics, logger } = this.options;
+    const admitted = this.options.admission.admit(inbound);
+    if (!admitted.ok) return this.reject(tx, createResponse(req, 403), 'forbidden');
+    const { origin } = admitted;
+
+    const target = this.options.targets.resolve(req.uri.user);
+    if (!target) return this.reject(tx, createResponse(req, 404), 'not_found', origin);
+
+    const sessionExpires = readSessionExpires(req);
+    if (sessionExpires !== undefined && sessionExpires < MIN_SESSION_EXPIRES_S) {
+      const res = createResponse(req, 422);
+      res.headers.set('Min-SE', String(MIN_SESSION_EXPIRES_S));
+      return this.reject(tx, res, 'failed', origin);
+    }
+
+    const sockets = new Map<number, RtpSocketPair>();
+    const result = await this.negotiate(req, admitted.requireSrtp === false, sockets);
+    if (!result.ok) {
+      return this.reject(tx, this.notAcceptable(req, result.warning), 'rejected_no_srtp', origin);
+    }
+    // A CANCEL may have come in while the sockets were being bound.
+    if (tx.cancel || tx.state !== 'proceeding') {
+      for (const socket of sockets.values()) void socket.close();
+      return this.reject(tx, createResponse(req, 487), 'cancelled', origin);
+    }
+
+    const label = sipLegLabel({
+      origin,
+      transport: inbound.source.transport,
+      tls: inbound.tls,
+      sdesSuite: result.streams[0]?.srtp?.suite ?? null,
+    });
+    const res = withCapabilities(createResponse(req, 200));
+    res.headers.set('Content-Type', 'application/sdp');
+    res.body = Buffer.from(result.sdp);
+    if (sessionExpires !== undefined) setSessionTimerHeaders(res, sessionExpires);
+
+    const dialog = this.options.dialogs.createUasDialog(tx, res);
+    const leg = new Leg(label, () => dialog.bye());
+    const call: SipCall = { leg, dialog, answer: result, streams: new Map(), allowPlainRtp: !admitted.requireSrtp };
+    this.calls.add(call);
+    for (const stream of result.streams) this.openStream(call, stream, sockets.get(stream.index)!);
+
+    dialog.onRequest((inDialog) => this.guard(inDialog, () => this.onInDialog(call, inDialog)));
+    dialog.onAckTimeout(() => leg.hangup('ack-timeout'));
+    dialog.onTerminated((reason) => {
+      if (reason === 'remote-bye') leg.ended('remote-hangup');
+    });
+    if (sessionExpires !== undefined) this.armSessionTimer(call, sessionExpires);
+
+    metrics.legsActive.inc({ origin: label.origin, media: label.media });
+    leg.onEnded((cause) => {
+      metrics.legsActive.dec({ origin: label.origin, media: label.media });
+      if (cause === 'media-timeout') metrics.mediaTimeouts.inc({ origin: label.origin });
+      clearTimeout(call.sessionTimer);
+      this.calls.delete(call);
+      logger.info({ leg: leg.id, cause, durationS: (Date.now() - leg.startedAt) / 1000 }, 'leg ended');
+    });
+
+    metrics.calls.inc({ origin, outcome: 'answered' });
+    logger.info({ leg: leg.id, target: req.uri.user, label, trunk: admitted.trunk }, 'call answered');
+    target.attach(leg);
+  }
+
+  /** An offer/answer round; sockets for newly accepted streams are bound into `sockets`. */
+  private async negotiate(
+    req: SipRequest,
+    allowPlainRtp: boolean,
+    sockets: Map<number, RtpSocketPair>,
+    previous?: AcceptedAnswer,
+  ): Promise<AnswerResult> {
+    let offer;
+    try {
+      offer = parseOffer(sdpBody(req));
+    } catch (err) {
+      if (err instanceof SdpError) return { ok: false, status: 488, warning: err.message };
+      throw err;
+    }
+    const policy: AnswerPolicy = {
+      allowPlainRtp,
+      localAddress: this.options.mediaAddress,
+      audioCodecs: AUDIO_CODECS,
+      videoCodecs: VIDEO_CODECS,
+      rtpPort: async (_kind, index) => {
+        const socket = await RtpSocketPair.open({ allocator: this.options.ports, bindAddress: this.options.mediaAddress });
+        sockets.set(index, socket);
+        return socket.rtpPort;
+      },
+    };
+    try {
+      return await answerOffer(offer, policy, previous);
+    } catch (err) {
+      for (const socket of sockets.values()) void socket.close();
+      sockets.clear();
+      throw err;
+    }
+  }
+
+  private notAcceptable(req: SipRequest, warning: string): SipResponse {
+    const res = createResponse(req, 488);
+    res.headers.set('Warning', `399 ${this.options.host} "${warning.replace(/"/g, "'")}"`);
+    return res;
+  }
+
+  private openStream(call: SipCall, answered: AnsweredStream, socket: RtpSocketPair): void {
+    const stream = new SecureRtpStream(socket, answered, this.streamEvents(call.leg));
+    call.streams.set(answered.index, stream);
+    call.leg.addStream(stream);
+  }
+
+  private streamEvents(leg: Leg): StreamEvents {
+    const { metrics } = this.options;
+    const origin = { origin: leg.label.origin };
+    return {
+      packetIn: () => metrics.rtpPackets.inc({ direction: 'in', ...origin }),
+      packetOut: () => metrics.rtpPackets.inc({ direction: 'out', ...origin }),
+      authFailure: () => metrics.srtpAuthFailures.inc(origin),
+      replayDrop: () => metrics.srtpReplayDrops.inc(origin),
+    };
+  }
+
+  private onInDialog(call: SipCall, tx: ServerTransaction): void | Promise<void> {
+    const req = tx.request;
+    switch (req.method) {
+      case 'INVITE':
+      case 'UPDATE':
+        return this.updateSession(call, tx);
+      case 'INFO':
+        return this.onInfo(tx);
+      case 'OPTIONS':
+        return tx.respond(withCapabilities(createResponse(req, 200)));
+      default: {
+        const res = createResponse(req, 405);
+        res.headers.set('Allow', ALLOWED_METHODS);
+        return tx.respond(res);
+      }
+    }
+  }
+
+  /** A re-INVITE or UPDATE: with an offer a new offer/answer round (hold, resume), without one a refresh. */
+  private async updateSession(call: SipCall, tx: ServerTransaction): Promise<void> {
+    const req = tx.request;
+    const res = withCapabilities(createResponse(req, 200));
+    if (req.body.length > 0) {
+      const sockets = new Map<number, RtpSocketPair>();
+      const result = await this.negotiate(req, call.allowPlainRtp, sockets, call.answer);
+      // RFC 3261 §14.2: a refused re-offer leaves the session as it was.
+      if (!result.ok) return tx.respond(this.notAcceptable(req, result.warning));
+      this.applyAnswer(call, result, sockets);
+      res.headers.set('Content-Type', 'application/sdp');
+      res.body = Buffer.from(result.sdp);
+    }
+    const sessionExpires = readSessionExpires(req);
+    if (sessionExpires !== undefined) {
+      const seconds = Math.max(sessionExpires, MIN_SESSION_EXPIRES_S);
+      setSessionTimerHeaders(res, seconds);
+      this.armSessionTimer(call, seconds);
+    }
+    call.dialog.answer(tx, res);
+  }
+
+  private applyAnswer(call: SipCall, answer: AcceptedAnswer, sockets: Map<number, RtpSocketPair>): void {
+    const kept = new Set(answer.streams.map((s) => s.index));
+    for (const [index, stream] of call.streams) {
+      if (kept.has(index)) continue;
+      call.streams.delete(index);
+      call.leg.removeStream(stream);
+    }
+    for (const answered of answer.streams) {
+      const existing = call.streams.get(answered.index);
+      if (existing) existing.update(answered);
+      else this.openStream(call, answered, sockets.get(answered.index)!);
+    }
+    call.answer = answer;
+  }
+
+  private onInfo(tx: ServerTransaction): void {
+    const req = tx.request;
+    // DTMF relay and picture_fast_update are accepted; the echo service has no use for them yet.
+    if (req.body.length === 0 || ACCEPTED_BODIES.includes(contentType(req))) {
+      return tx.respond(createResponse(req, 200));
+    }
+    const res = createResponse(req, 415);
+    res.headers.set('Accept', ACCEPTED_BODIES.join(', '));
+    tx.respond(res);
+  }
+
+  /** RFC 4028 §10: without a refresh before the session expires, the session is over. */
+  private armSessionTimer(call: SipCall, seconds: number): void {
+    clearTimeout(call.sessionTimer);
+    const graceS = Math.min(32, seconds / 3);
+    call.sessionTimer = setTimeout(() => call.leg.hangup('session-expired'), (seconds - graceS) * 1000);
+    call.sessionTimer.unref();
+  }
+
+  private endSilentLegs(): void {
+    const limitMs = this.options.mediaTimeoutS * 1000;
+    const now = Date.now();
+    for (const call of [...this.calls]) {
+      if (call.leg.mediaIdleMs(now) >= limitMs) call.leg.hangup('media-timeout');
+    }
+  }
+}
+
+function withCapabilities(res: SipResponse): SipResponse {
+  res.headers.set('Allow', ALLOWED_METHODS);
+  res.headers.set('Accept', ACCEPTED_BODIES.join(', '));
+  res.headers.set('Supported', SUPPORTED);
+  return res;
+}
+
+function setSessionTimerHeaders(res: SipResponse, seconds: number): void {
+  // The caller refreshes: only callers that support timers get one (see readSessionExpires).
+  res.headers.set('Session-Expires', `${seconds};refresher=uac`);
+  res.headers.set('Require', 'timer');
+}
+
+function contentType(req: SipRequest): string {
+  return (req.headers.get('Content-Type') ?? '').split(';')[0]!.trim().toLowerCase();
+}
+
+function sdpBody(req: SipRequest): string {
+  if (contentType(req) !== 'application/sdp' || req.body.length === 0) {
+    throw new SdpError('an SDP offer is required');
+  }
+  return req.body.toString('utf8');
+}
+
+/**
+ * The session interval a caller asks for (RFC 4028), when it can refresh the session itself. A
+ * caller without `timer` support gets no session timer: we would have to refresh for it.
+ */
+function readSessionExpires(req: SipRequest): number | undefined {
+  const timer = readSessionTimer(req);
+  return timer.uacSupportsTimer ? timer.sessionExpires?.deltaSeconds : undefined;
+}

@@ -1,0 +1,1 @@
+export { EchoTarget } from './echo-target.js';
