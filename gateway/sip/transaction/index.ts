@@ -1,0 +1,12 @@
+export { TransactionLayer } from './layer.js';
+export type { TransactionLayerOptions } from './layer.js';
+export { ServerTransaction, InviteServerTransaction, NonInviteServerTransaction } from './server.js';
+export type { InboundRequest, InviteServerState, NonInviteServerState } from './server.js';
+export { ClientTransaction, InviteClientTransaction, NonInviteClientTransaction } from './client.js';
+export type { InboundResponse, InviteClientState, NonInviteClientState } from './client.js';
+export type { Transaction, TransactionEnd, TransactionOutcome, TransactionRole } from './transaction.js';
+export type { TransactionTimerOptions, TimerValues } from './timers.js';
+export { createCancel } from './requests.js';
+export { responseTarget, defaultPort } from './response-target.js';
+export { generateBranch, generateTag, generateCallId, BRANCH_MAGIC_COOKIE } from './ids.js';
+export { TimerSet } from './timers.js';

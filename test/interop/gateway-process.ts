@@ -1,0 +1,107 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { findFreePortBlock } from '../peers/process.js';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+export interface GatewayPorts {
+  sip: { udp: number; tcp: number; tls: number };
+  http: number;
+}
+
+export interface GatewayProcess {
+  readonly ports: GatewayPorts;
+  readonly dir: string;
+  /** The dev CA the gateway generated (what a room system would be told to trust). */
+  readonly caFile: string;
+  /** Everything the gateway wrote to stdout and stderr so far. */
+  output(): string;
+  /** Sum of a metric's samples whose labels include `labels`, read from GET /metrics. */
+  metric(name: string, labels?: Record<string, string>): Promise<number>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the gateway as an operator does (its CLI, in its own process) on free ports with its own
+ * dev certificate directory, and waits for the "sipgw ready" log line that names the bound ports.
+ */
+export async function startGatewayProcess(options: { config?: object; env?: Record<string, string> } = {}): Promise<GatewayProcess> {
+  const dir = mkdtempSync(join(tmpdir(), 'sipgw-test-'));
+  const mediaStart = findFreePortBlock(200);
+  const env: Record<string, string> = {
+    ...(process.env as Record<string, string>),
+    SIPGW_SIP_UDP_PORT: '0',
+    SIPGW_SIP_TCP_PORT: '0',
+    SIPGW_SIP_TLS_PORT: '0',
+    SIPGW_HTTP_PORT: '0',
+    SIPGW_MEDIA_PORTS: `${mediaStart}-${mediaStart + 199}`,
+    SIPGW_CERTS_DEV_DIR: join(dir, 'certs'),
+    SIPGW_LOG_LEVEL: 'info',
+    ...options.env,
+  };
+  if (options.config) {
+    const file = join(dir, 'config.json');
+    writeFileSync(file, JSON.stringify(options.config));
+    env.SIPGW_CONFIG = file;
+  }
+  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'bin', 'sipgw.ts')], {
+    cwd: ROOT,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+
+  const ports = await waitForReady(child, () => output, 30_000);
+  const httpBase = `http://127.0.0.1:${ports.http}`;
+  return {
+    ports,
+    dir,
+    caFile: join(dir, 'certs', 'ca.pem'),
+    output: () => output,
+    async metric(name, labels = {}) {
+      const text = await (await fetch(`${httpBase}/metrics`)).text();
+      return sumSamples(text, name, labels);
+    },
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) {
+        const exited = new Promise((resolve) => child.once('exit', resolve));
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+        await exited;
+        clearTimeout(timer);
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function waitForReady(child: ChildProcess, output: () => string, timeoutMs: number): Promise<GatewayPorts> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    for (const line of output().split('\n')) {
+      if (!line.includes('"sipgw ready"')) continue;
+      return (JSON.parse(line) as { ports: GatewayPorts }).ports;
+    }
+    if (child.exitCode !== null) throw new Error(`gateway exited with ${child.exitCode}:\n${output()}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  child.kill('SIGKILL');
+  throw new Error(`gateway not ready within ${timeoutMs} ms:\n${output()}`);
+}
+
+/** Sum of the samples of `name` in a Prometheus text exposition whose labels include `labels`. */
+export function sumSamples(exposition: string, name: string, labels: Record<string, string>): number {
+  let sum = 0;
+  for (const line of exposition.split('\n')) {
+    const match = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (!match || match[1] !== name) continue;
+    const sampleLabels = Object.fromEntries([...(match[2] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));
+    if (Object.entries(labels).every(([k, v]) => sampleLabels[k] === v)) sum += Number(match[3]);
+  }
+  return sum;
+}
