@@ -120,8 +120,9 @@ export class SecureRtpStream implements MediaStream {
       return plain;
     } catch (err) {
       if (!(err instanceof SrtpError)) throw err;
+      // Too short to carry a tag is not a forgery: e.g. libre's clear RTCP APP "PING" keepalives.
       if (err.code === 'replay' || err.code === 'too-old') this.events.replayDrop?.();
-      else this.events.authFailure?.();
+      else if (err.code === 'auth') this.events.authFailure?.();
       return undefined;
     }
   }
