@@ -101,11 +101,13 @@ describe('UAS dialogs', () => {
     expect(sender.requests().map((r) => r.method)).toEqual(['BYE']);
   });
 
-  it('does not retransmit over TLS, and sends in-dialog requests over the same connection', () => {
+  it('retransmits the 2xx over TLS too (end to end, §13.3.1.4), and sends in-dialog requests over the same connection', () => {
     const { dialog } = answer({ transport: 'TLS', viaHost: 'room.example.net', extra: [CONTACT] }, PEER_TLS, 'conn-9');
-    vi.advanceTimersByTime(20_000);
-    expect(sender.statuses()).toEqual([200]);
-    expect(sender.sent[0]!.target.connectionId).toBe('conn-9');
+    vi.advanceTimersByTime(1_600);
+    // T1 = 500 ms: the original, then resends at 500 ms and 1 500 ms, all on the INVITE's connection.
+    expect(sender.statuses()).toEqual([200, 200, 200]);
+    expect(sender.sent.every((s) => s.target.connectionId === 'conn-9')).toBe(true);
+    ack(dialog);
     expect(sender.responses()[0]!.headers.get('Contact')).toBe('<sip:192.0.2.1:5061;transport=tls>');
 
     dialog.bye();

@@ -271,7 +271,10 @@ export class Dialog {
     }
   }
 
-  /** §13.3.1.4: resend the 2xx (unreliable transports only) until the ACK, give up after 64*T1. */
+  /**
+   * §13.3.1.4: resend the 2xx until the ACK, give up after 64*T1. This holds on TLS and TCP too:
+   * the 2xx travels end to end, and a hop beyond the peer's connection may be UDP.
+   */
   private awaitAck(tx: InviteServerTransaction, response: SipResponse): void {
     this.pendingAck?.timers.clear();
     const timers = new TimerSet();
@@ -285,7 +288,7 @@ export class Dialog {
         resendAfter(Math.min(2 * interval, t2));
       });
     };
-    if (!sender.isReliable(target.transport)) resendAfter(t1);
+    resendAfter(t1);
     timers.start('give-up', 64 * t1, () => {
       timers.clear();
       this.pendingAck = undefined;
