@@ -36,7 +36,14 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
   const transactions = new TransactionLayer(transport);
   const dialogs = new DialogLayer(transactions, transport);
   observeSip(transport, transactions, metrics, logger);
-  transport.on('message', (inbound) => transactions.receive(inbound));
+  transport.on('message', (inbound) => {
+    // A fault of ours on a peer's message must cost that message, never the process.
+    try {
+      transactions.receive(inbound);
+    } catch (err) {
+      logger.error({ err, transport: inbound.source.transport }, 'failed to handle a SIP message');
+    }
+  });
 
   const targets = new TargetDirectory();
   targets.register('echo', new EchoTarget());

@@ -51,19 +51,22 @@ export function delay(ms: number): Promise<void> {
 export interface TestPki {
   serverKey: string;
   serverCert: string;
+  /** The same names on an RSA key, for the TLS 1.2 ECDHE-RSA and plain-RSA cipher families. */
+  rsaServerKey: string;
+  rsaServerCert: string;
   clientKey: string;
   clientCert: string;
 }
 
-/** A self-signed P-256 server certificate for 127.0.0.1/localhost and a self-signed client one. */
+/** Self-signed server certificates (P-256 and RSA) for 127.0.0.1/localhost and a self-signed client one. */
 export function makeTestPki(): TestPki {
   const dir = mkdtempSync(join(tmpdir(), 'sipgw-transport-'));
   try {
-    const issue = (name: string, subject: string, san: string[]): void => {
+    const issue = (name: string, subject: string, san: string[], keyType = ['ec', '-pkeyopt', 'ec_paramgen_curve:P-256']): void => {
       execFileSync(
         'openssl',
         [
-          'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '2',
+          'req', '-x509', '-newkey', ...keyType, '-nodes', '-days', '2',
           '-subj', subject, '-keyout', join(dir, `${name}.key`), '-out', join(dir, `${name}.crt`),
           ...san.flatMap((ext) => ['-addext', ext]),
         ],
@@ -71,11 +74,14 @@ export function makeTestPki(): TestPki {
       );
     };
     issue('server', '/CN=localhost', ['subjectAltName=DNS:localhost,IP:127.0.0.1']);
+    issue('rsa-server', '/CN=localhost', ['subjectAltName=DNS:localhost,IP:127.0.0.1'], ['rsa:2048']);
     issue('client', '/CN=room-system-1', []);
     const read = (file: string): string => readFileSync(join(dir, file), 'utf8');
     return {
       serverKey: read('server.key'),
       serverCert: read('server.crt'),
+      rsaServerKey: read('rsa-server.key'),
+      rsaServerCert: read('rsa-server.crt'),
       clientKey: read('client.key'),
       clientCert: read('client.crt'),
     };

@@ -1,3 +1,4 @@
+import { connect as netConnect } from 'node:net';
 import { connect } from 'node:tls';
 import type { ConnectionOptions, TLSSocket } from 'node:tls';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -23,6 +24,7 @@ afterEach(async () => {
 
 async function tlsListener(
   requestClientCert = false,
+  key: 'ec' | 'rsa' = 'ec',
 ): Promise<{ layer: SipTransportLayer; port: number; handshakes: TlsHandshakeEvent[] }> {
   const layer = new SipTransportLayer();
   layers.push(layer);
@@ -32,8 +34,8 @@ async function tlsListener(
     bind: '127.0.0.1',
     tlsPort: 0,
     tls: {
-      key: pki.serverKey,
-      cert: pki.serverCert,
+      key: key === 'ec' ? pki.serverKey : pki.rsaServerKey,
+      cert: key === 'ec' ? pki.serverCert : pki.rsaServerCert,
       ...(requestClientCert ? { ca: pki.clientCert } : {}),
       requestClientCert,
     },
@@ -44,7 +46,7 @@ async function tlsListener(
 /** Connects a plain node:tls client; resolves with the socket, or with the handshake error. */
 function tlsClient(port: number, options: ConnectionOptions = {}): Promise<TLSSocket | Error> {
   return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port, ca: pki.serverCert, ...options });
+    const socket = connect({ host: '127.0.0.1', port, ca: [pki.serverCert, pki.rsaServerCert], ...options });
     sockets.push(socket);
     socket.once('secureConnect', () => {
       // TLS 1.3 reports a rejected client certificate only after the handshake: give it a moment.
@@ -83,16 +85,36 @@ describe('SIP over TLS: policy', () => {
     expect(handshakes).toEqual([{ result: 'failed', version: 'unknown', side: 'server' }]);
   });
 
-  it.each(['ECDHE-ECDSA-AES128-SHA256', 'AES128-SHA256'])(
-    'refuses a TLS 1.2 client that offers only the CBC cipher %s',
-    async (cipher) => {
-      const { port, handshakes } = await tlsListener();
+  it('offers ECDHE-RSA with AEAD on an RSA certificate', async () => {
+    const { port } = await tlsListener(false, 'rsa');
+    const socket = await tlsClient(port, { maxVersion: 'TLSv1.2' });
+    expect((socket as TLSSocket).getCipher().name).toMatch(/^ECDHE-RSA-.*(GCM|CHACHA20)/);
+  });
+
+  it.each([
+    ['ec', 'ECDHE-ECDSA-AES128-SHA256'],
+    ['rsa', 'ECDHE-RSA-AES128-SHA256'],
+    ['rsa', 'AES128-SHA256'],
+  ] as const)(
+    'refuses a TLS 1.2 client that offers only a CBC cipher (%s certificate, %s)',
+    async (key, cipher) => {
+      const { port, handshakes } = await tlsListener(false, key);
       const result = await tlsClient(port, { maxVersion: 'TLSv1.2', ciphers: cipher });
       expect(result).toBeInstanceOf(Error);
       await handshakeCount(handshakes, 1);
       expect(handshakes[0]?.result).toBe('failed');
     },
   );
+
+  it('counts plain bytes on the TLS port as a failed handshake and closes the connection', async () => {
+    const { port, handshakes } = await tlsListener();
+    const socket = netConnect({ host: '127.0.0.1', port });
+    socket.on('error', () => undefined);
+    socket.write(sipRequest({}));
+    await new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    await handshakeCount(handshakes, 1);
+    expect(handshakes).toEqual([{ result: 'failed', version: 'unknown', side: 'server' }]);
+  });
 
   it('refuses TLS 1.2 renegotiation', async () => {
     const { port } = await tlsListener();
@@ -107,10 +129,10 @@ describe('SIP over TLS: policy', () => {
 
   it('demands a client certificate when configured, and reports the verified peer', async () => {
     const { layer, port, handshakes } = await tlsListener(true);
-    const anonymous = await tlsClient(port, { maxVersion: 'TLSv1.2' });
-    expect(anonymous).toBeInstanceOf(Error);
-    await handshakeCount(handshakes, 1);
-    expect(handshakes[0]?.result).toBe('failed');
+    expect(await tlsClient(port, { maxVersion: 'TLSv1.2' })).toBeInstanceOf(Error);
+    expect(await tlsClient(port, { minVersion: 'TLSv1.3' })).toBeInstanceOf(Error);
+    await handshakeCount(handshakes, 2);
+    expect(handshakes.map((h) => h.result)).toEqual(['failed', 'failed']);
 
     const room = await tlsClient(port, { key: pki.clientKey, cert: pki.clientCert });
     expect(room).not.toBeInstanceOf(Error);

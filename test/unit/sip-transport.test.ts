@@ -124,7 +124,7 @@ describe('SIP over UDP', () => {
     expect((await failed).answered).toBe(true);
     await until(() => client.replies.length > 0);
     const reply = client.replies[0]!.toString();
-    expect(reply).toMatch(/^SIP\/2\.0 400 Bad Request - \S/);
+    expect(reply).toMatch(/^SIP\/2\.0 400 Bad Request \(malformed message: \S/);
     expect(reply).toContain('Via: SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bK-test1\r\n');
     expect(reply).toContain('Call-ID: call-1@example.com\r\n');
     expect(reply).toContain('CSeq: 1 OPTIONS\r\n');
@@ -223,6 +223,22 @@ describe('SIP over TCP', () => {
     client.socket.write(`OPTIONS sip:x SIP/2.0\r\nX-Long: ${'a'.repeat(1024 * 1024)}`);
     expect((await failed).transport).toBe('tcp');
     await closed;
+  });
+
+  it('survives a peer that resets the connection halfway through a message', async () => {
+    const events: ConnectionEvent[] = [];
+    layer.on('connection', (e) => events.push(e));
+    const client = await tcpClient(ports.tcp!);
+    client.socket.write(sipRequest({}).slice(0, 80));
+    await delay(20);
+    client.socket.resetAndDestroy();
+    await until(() => events.some((e) => e.state === 'closed'));
+    expect(events.map((e) => e.state)).toEqual(['open', 'closed']);
+
+    const next = await tcpClient(ports.tcp!);
+    const arrived = nextEvent<InboundMessage>(layer, 'message');
+    next.socket.write(sipRequest({ callId: 'after-reset' }));
+    expect((await arrived).message.headers.get('Call-ID')).toBe('after-reset');
   });
 
   it('reuses one outbound connection for requests to the same peer, and responses come back on it', async () => {

@@ -1,6 +1,5 @@
-import { splitHeaderList } from '../message/types.js';
-import type { SipRequest } from '../message/types.js';
-import { topVia } from '../message/index.js';
+import { splitHeaderList, topVia } from '../message/index.js';
+import type { SipRequest } from '../message/index.js';
 import type { TransportAddress } from './types.js';
 
 /**

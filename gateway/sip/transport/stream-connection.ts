@@ -1,8 +1,7 @@
 import type { Socket } from 'node:net';
 import { StreamFramer } from '../message/index.js';
+import type { ParseLimits } from '../message/index.js';
 import type { TlsInfo, TransportAddress } from './types.js';
-
-export type ParseLimits = ConstructorParameters<typeof StreamFramer>[0];
 
 export interface StreamConnectionHandlers {
   message(connection: StreamConnection, data: Buffer): void;

@@ -4,12 +4,10 @@ import { EventEmitter } from 'node:events';
 import { connect as tcpConnect, createServer as createTcpServer, isIPv4, isIPv6 } from 'node:net';
 import type { Server, Socket } from 'node:net';
 import { connect as tlsConnect, createServer as createTlsServer, TLSSocket } from 'node:tls';
-import type { SipMessage } from '../message/types.js';
-import { parseMessage, serializeMessage } from '../message/index.js';
-import { errorResponseFor } from './bad-request.js';
+import { SipParseError, parseMessage, serializeMessage } from '../message/index.js';
+import type { ParseLimits, SipMessage, SipResponse } from '../message/index.js';
 import { stampReceived } from './received.js';
 import { StreamConnection } from './stream-connection.js';
-import type { ParseLimits } from './stream-connection.js';
 import { clientTlsOptions, serverTlsOptions, tlsVersionLabel } from './tls-policy.js';
 import type { TlsClientConfig, TlsListenerConfig, TlsVersionLabel } from './tls-policy.js';
 import type {
@@ -311,7 +309,7 @@ export class SipTransportLayer extends EventEmitter<TransportEvents> implements 
       message = parseMessage(data, this.options.parseLimits);
       if (message.type === 'request') stampReceived(message, source);
     } catch (err) {
-      const response = errorResponseFor(data, err);
+      const response = explainedAnswer(err);
       this.emit('parseError', { transport: source.transport, source, reason: errorText(err), answered: !!response });
       if (response) this.send(response, { ...source, connectionId: connection?.id }).catch(() => undefined);
       return;
@@ -398,6 +396,18 @@ export class SipTransportLayer extends EventEmitter<TransportEvents> implements 
     this.byRemote.set(remoteKey(target), connection);
     return connection;
   }
+}
+
+const MAX_REASON_DETAIL = 100;
+
+/**
+ * The parser's ready-made answer to a bad request (absent when none can be formed: a response,
+ * an ACK, no readable Via), with what was wrong appended to the reason phrase.
+ */
+function explainedAnswer(err: unknown): SipResponse | undefined {
+  if (!(err instanceof SipParseError) || err.response === undefined) return undefined;
+  const detail = err.message.replace(/[^\x20-\x7e]/g, '?').slice(0, MAX_REASON_DETAIL);
+  return { ...err.response, reason: `${err.response.reason} (${detail})` };
 }
 
 function tlsInfo(socket: TLSSocket): TlsInfo {
