@@ -17,7 +17,7 @@ import {
   type AnswerPolicy,
   type AnswerResult,
 } from '../sdp/index.js';
-import { RtpSocketPair, SecureRtpStream, type PortAllocator, type StreamEvents } from '../media/index.js';
+import { RtpError, RtpSocketPair, SecureRtpStream, type PortAllocator, type StreamEvents } from '../media/index.js';
 import type { Logger, Metrics, CallOutcomeLabel } from '../observability/index.js';
 import type { AdmissionPolicy } from '../policy/index.js';
 import { Leg } from './leg.js';
@@ -30,6 +30,7 @@ const SUPPORTED = 'timer';
 /** RFC 4028 §5: the smallest Session-Expires we accept; a smaller one gets 422 with Min-SE. */
 const MIN_SESSION_EXPIRES_S = 90;
 const MEDIA_CHECK_INTERVAL_MS = 1000;
+const OVERLOAD_RETRY_AFTER_S = 5;
 
 /** What the gateway can receive and send back; the echo service handles any of these as they are. */
 const AUDIO_CODECS = [
@@ -146,7 +147,16 @@ export class SipCallHandler {
     }
 
     const sockets = new Map<number, RtpSocketPair>();
-    const result = await this.negotiate(req, admitted.requireSrtp === false, sockets);
+    let result: AnswerResult;
+    try {
+      result = await this.negotiate(req, !admitted.requireSrtp, sockets);
+    } catch (err) {
+      if (!(err instanceof RtpError)) throw err;
+      // Every media port is taken: overload, not a fault of the caller's.
+      const res = createResponse(req, 503);
+      res.headers.set('Retry-After', String(OVERLOAD_RETRY_AFTER_S));
+      return this.reject(tx, res, 'overload', origin);
+    }
     if (!result.ok) {
       return this.reject(tx, this.notAcceptable(req, result.warning), 'rejected_no_srtp', origin);
     }

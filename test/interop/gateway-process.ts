@@ -14,6 +14,7 @@ export interface GatewayPorts {
 
 export interface GatewayProcess {
   readonly ports: GatewayPorts;
+  readonly pid: number;
   readonly dir: string;
   /** The dev CA the gateway generated (what a room system would be told to trust). */
   readonly caFile: string;
@@ -26,7 +27,7 @@ export interface GatewayProcess {
 
 /**
  * Starts the gateway as an operator does (its CLI, in its own process) on free ports with its own
- * dev certificate directory, and waits for the "sipgw ready" log line that names the bound ports.
+ * dev certificate directory, and waits until `GET /readyz` names the ports it bound.
  */
 export async function startGatewayProcess(options: { config?: object; env?: Record<string, string> } = {}): Promise<GatewayProcess> {
   const dir = mkdtempSync(join(tmpdir(), 'sipgw-test-'));
@@ -36,7 +37,7 @@ export async function startGatewayProcess(options: { config?: object; env?: Reco
     SIPGW_SIP_UDP_PORT: '0',
     SIPGW_SIP_TCP_PORT: '0',
     SIPGW_SIP_TLS_PORT: '0',
-    SIPGW_HTTP_PORT: '0',
+    SIPGW_HTTP_PORT: String(findFreePortBlock(1)),
     SIPGW_MEDIA_PORTS: `${mediaStart}-${mediaStart + 199}`,
     SIPGW_CERTS_DEV_DIR: join(dir, 'certs'),
     SIPGW_LOG_LEVEL: 'info',
@@ -56,10 +57,11 @@ export async function startGatewayProcess(options: { config?: object; env?: Reco
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
 
-  const ports = await waitForReady(child, () => output, 30_000);
-  const httpBase = `http://127.0.0.1:${ports.http}`;
+  const httpBase = `http://127.0.0.1:${env.SIPGW_HTTP_PORT}`;
+  const ports = await waitForReady(child, httpBase, () => output, 30_000);
   return {
     ports,
+    pid: child.pid!,
     dir,
     caFile: join(dir, 'certs', 'ca.pem'),
     output: () => output,
@@ -80,14 +82,12 @@ export async function startGatewayProcess(options: { config?: object; env?: Reco
   };
 }
 
-async function waitForReady(child: ChildProcess, output: () => string, timeoutMs: number): Promise<GatewayPorts> {
+async function waitForReady(child: ChildProcess, httpBase: string, output: () => string, timeoutMs: number): Promise<GatewayPorts> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    for (const line of output().split('\n')) {
-      if (!line.includes('"sipgw ready"')) continue;
-      return (JSON.parse(line) as { ports: GatewayPorts }).ports;
-    }
     if (child.exitCode !== null) throw new Error(`gateway exited with ${child.exitCode}:\n${output()}`);
+    const response = await fetch(`${httpBase}/readyz`).catch(() => undefined);
+    if (response?.ok) return (await response.json()) as GatewayPorts;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   child.kill('SIGKILL');

@@ -5,20 +5,10 @@
 import { describe, expect, it } from 'vitest';
 import { SipParseError, StreamFramer, parseMessage, serializeMessage, type FramedItem } from '../../gateway/sip/message/index.js';
 import { ALL, VALID_TORTURE, loadTorture } from './sip-message-samples.js';
+import { seededRandom } from '../support/seeded-random.js';
 
 const CASES = process.env.CI === 'true' ? 100_000 : 10_000;
 
-/** mulberry32: small, seeded, good enough to spread mutations. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const SEEDS: Buffer[] = [...ALL.map((m) => Buffer.from(m)), ...VALID_TORTURE.map(loadTorture)];
 /** Bytes that mean something to a SIP parser. */
@@ -71,7 +61,7 @@ function mutate(input: Buffer, rand: () => number): Buffer {
 
 describe('parser fuzz', () => {
   it(`${CASES} mutated messages: parse or SipParseError, no hang, bounded memory`, () => {
-    const rand = prng(0x5eed);
+    const rand = seededRandom(0x5eed);
     const foreign: string[] = [];
     const slow: number[] = [];
     let parsed = 0;
@@ -113,7 +103,7 @@ describe('framer fuzz', () => {
   }).map((m) => serializeMessage(parseMessage(m)));
 
   it('yields the same messages whatever the chunk boundaries', () => {
-    const rand = prng(42);
+    const rand = seededRandom(42);
     for (let round = 0; round < 300; round++) {
       const sent: Buffer[] = [];
       const stream: Buffer[] = [];
@@ -142,7 +132,7 @@ describe('framer fuzz', () => {
   });
 
   it('garbage streams give items or SipParseError, nothing else', () => {
-    const rand = prng(7);
+    const rand = seededRandom(7);
     const foreign: string[] = [];
     for (let round = 0; round < 2000; round++) {
       const framer = new StreamFramer();

@@ -152,6 +152,14 @@ describe('createResponse', () => {
     expect(res.headers.get('From')).toBe(req.headers.get('From'));
   });
 
+  it('tags every response but 100 to a request without a To tag (§8.2.6.2), each with a fresh tag', () => {
+    const req = parseMessage(Buffer.from(INVITE)) as SipRequest;
+    expect(toHeader(createResponse(req, 100)).params.has('tag')).toBe(false);
+    const tags = [403, 403, 200].map((status) => toHeader(createResponse(req, status)).params.get('tag'));
+    for (const tag of tags) expect(tag).toMatch(/^[0-9a-f]{16}$/);
+    expect(new Set(tags).size).toBe(3);
+  });
+
   it('keeps an existing To tag and a custom reason', () => {
     const headers = new SipHeaders().append('To', '<sip:b@example.com>;tag=old');
     const req: SipRequest = { type: 'request', method: 'BYE', uri: parseUri('sip:b@example.com'), headers, body: Buffer.alloc(0) };

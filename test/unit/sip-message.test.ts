@@ -136,7 +136,7 @@ describe('parseMessage', () => {
     const response = err.response!;
     expect(response.headers.get('Via')).toBe(BASE[0]!.slice(5));
     expect(response.headers.get('CSeq')).toBe('1 INVITE');
-    expect(toHeader(response).params.get('tag')).toMatch(/^[0-9a-f]{12}$/);
+    expect(toHeader(response).params.get('tag')).toMatch(/^[0-9a-f]{16}$/);
   });
 
   it('never prepares an answer to ACK', () => {

@@ -271,6 +271,16 @@ describe('server transactions', () => {
       expect(topVia(sender.responses()[0]!).params.get('branch')).toBe('z9hG4bKsecond');
     });
 
+    it('still takes requests that end work at the limit: a BYE in a dialog and a CANCEL', () => {
+      layer = new TransactionLayer(sender, { maxTransactions: 1 });
+      layer.onRequest((tx) => delivered.push(tx));
+      layer.receive(inbound(requestText()));
+      layer.receive(inbound(requestText({ method: 'BYE', branch: 'z9hG4bKbye', callId: 'call-0', toTag: 'tt0', cseq: 2 })));
+      layer.receive(inbound(requestText({ method: 'CANCEL', branch: 'z9hG4bKaaa1' })));
+      expect(delivered.map((tx) => tx.request.method)).toEqual(['INVITE', 'BYE']);
+      expect(sender.statuses()).toEqual([200]);
+    });
+
     it('drops requests lacking what a response needs, and responses for no transaction', () => {
       const noFrom = inbound(requestText({ method: 'OPTIONS' }));
       noFrom.message.headers.delete('From');

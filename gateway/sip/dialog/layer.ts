@@ -1,6 +1,6 @@
-import { callId, createResponse, cseqHeader, formatNameAddr, fromHeader, parseNameAddr, toHeader } from '../message/index.js';
+import { callId, createResponse, cseqHeader, formatNameAddr, fromHeader, generateTag, parseNameAddr, toHeader } from '../message/index.js';
 import type { SipRequest, SipResponse, SipUri } from '../message/index.js';
-import { InviteServerTransaction, generateTag } from '../transaction/index.js';
+import { InviteServerTransaction } from '../transaction/index.js';
 import type { InboundRequest, ServerTransaction, TransactionLayer } from '../transaction/index.js';
 import type { MessageSender } from '../transport/index.js';
 import { localContact } from './contact.js';

@@ -18,4 +18,4 @@ export {
   type NameAddr,
   type Via,
 } from './headers.js';
-export { createResponse, reasonPhrase } from './response.js';
+export { createResponse, generateTag, reasonPhrase } from './response.js';

@@ -1,8 +1,7 @@
 /** The SIP message parser (RFC 3261 §7, §25), hardened for attacker input (RFC 4475). */
-import { randomBytes } from 'node:crypto';
 import { callId, parseCSeq, parseNameAddr, parseVia, topVia } from './headers.js';
 import { isToken, parseDigits } from './lex.js';
-import { responseFromHeaders } from './response.js';
+import { generateTag, responseFromHeaders } from './response.js';
 import { SipHeaders, SipParseError, splitHeaderList, type SipMessage, type SipResponse } from './types.js';
 import { parseUri } from './uri.js';
 
@@ -211,7 +210,7 @@ function answerFor(method: string | undefined, headers: SipHeaders, status: numb
   } catch {
     return undefined;
   }
-  return responseFromHeaders(headers, status, undefined, randomBytes(6).toString('hex'));
+  return responseFromHeaders(headers, status, undefined, generateTag());
 }
 
 /** Parse one complete message (a UDP datagram or one framed message from a stream). Throws SipParseError only. */

@@ -1,4 +1,5 @@
 /** Responses built from requests (RFC 3261 §8.2.6) and the standard reason phrases (§21). */
+import { randomBytes } from 'node:crypto';
 import { parseNameAddr } from './headers.js';
 import { SipHeaders, type SipRequest, type SipResponse } from './types.js';
 
@@ -106,6 +107,15 @@ export function responseFromHeaders(headers: SipHeaders, status: number, reason?
   return { type: 'response', status, reason: reason ?? reasonPhrase(status), headers: out, body: Buffer.alloc(0) };
 }
 
+/**
+ * A response to `req` (§8.2.6). When the request's To has no tag, every response but 100 gets one
+ * (§8.2.6.2): `toTag` when given (a dialog's own), else a fresh random one.
+ */
 export function createResponse(req: SipRequest, status: number, reason?: string, toTag?: string): SipResponse {
-  return responseFromHeaders(req.headers, status, reason, toTag);
+  return responseFromHeaders(req.headers, status, reason, toTag ?? (status > 100 ? generateTag() : undefined));
+}
+
+/** A fresh From/To tag (§19.3: at least 32 random bits; we use 64). */
+export function generateTag(): string {
+  return randomBytes(8).toString('hex');
 }

@@ -8,11 +8,6 @@ export function generateBranch(): string {
   return BRANCH_MAGIC_COOKIE + randomBytes(12).toString('base64url');
 }
 
-/** A fresh From/To tag (§19.3: at least 32 random bits; we use 64). */
-export function generateTag(): string {
-  return randomBytes(8).toString('hex');
-}
-
 /** A fresh Call-ID (§8.1.1.4): 128 random bits, unguessable so calls cannot be hijacked. */
 export function generateCallId(): string {
   return randomBytes(16).toString('hex');

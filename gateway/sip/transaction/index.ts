@@ -8,5 +8,5 @@ export type { Transaction, TransactionEnd, TransactionOutcome, TransactionRole }
 export type { TransactionTimerOptions, TimerValues } from './timers.js';
 export { createCancel } from './requests.js';
 export { responseTarget, defaultPort } from './response-target.js';
-export { generateBranch, generateTag, generateCallId, BRANCH_MAGIC_COOKIE } from './ids.js';
+export { generateBranch, generateCallId, BRANCH_MAGIC_COOKIE } from './ids.js';
 export { TimerSet } from './timers.js';

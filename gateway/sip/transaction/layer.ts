@@ -1,9 +1,9 @@
-import { callId, createResponse, cseqHeader, formatVia, fromHeader, toHeader, topVia } from '../message/index.js';
+import { callId, createResponse, cseqHeader, formatVia, fromHeader, generateTag, toHeader, topVia } from '../message/index.js';
 import type { SipRequest } from '../message/index.js';
 import type { InboundMessage, MessageSender, SendTarget } from '../transport/index.js';
 import { ClientTransaction, InviteClientTransaction, NonInviteClientTransaction } from './client.js';
 import type { InboundResponse } from './client.js';
-import { BRANCH_MAGIC_COOKIE, generateBranch, generateTag } from './ids.js';
+import { BRANCH_MAGIC_COOKIE, generateBranch } from './ids.js';
 import { InviteServerTransaction, NonInviteServerTransaction, ServerTransaction } from './server.js';
 import type { InboundRequest } from './server.js';
 import { responseTarget } from './response-target.js';
@@ -12,7 +12,10 @@ import type { TransactionTimerOptions } from './timers.js';
 import type { Transaction, TransactionContext, TransactionEnd } from './transaction.js';
 
 export interface TransactionLayerOptions extends TransactionTimerOptions {
-  /** Live transactions beyond which new requests are refused with `503` (default 10 000). */
+  /**
+   * Live transactions beyond which requests that start something new are refused with `503`
+   * (default 50 000: an INVITE lingers 64*T1 = 32 s after its 2xx, so this carries ~1 500 calls/s).
+   */
   maxTransactions?: number;
   /** The `Retry-After` those `503`s carry, in seconds (default 5). */
   retryAfterSeconds?: number;
@@ -37,7 +40,7 @@ export class TransactionLayer {
     private readonly sender: MessageSender,
     options: TransactionLayerOptions = {},
   ) {
-    this.maxTransactions = options.maxTransactions ?? 10_000;
+    this.maxTransactions = options.maxTransactions ?? 50_000;
     this.retryAfterSeconds = options.retryAfterSeconds ?? 5;
     this.context = {
       sender,
@@ -121,7 +124,7 @@ export class TransactionLayer {
       existing.receiveRetransmission();
       return;
     }
-    if (this.size >= this.maxTransactions || this.requestHandlers.length === 0) {
+    if (this.requestHandlers.length === 0 || (this.size >= this.maxTransactions && startsSomethingNew(request))) {
       this.refuse(inbound);
       return;
     }
@@ -143,7 +146,7 @@ export class TransactionLayer {
     this.servers.set(key, cancel);
     const invite = this.servers.get(serverKey(inbound.message, 'INVITE'));
     if (!(invite instanceof InviteServerTransaction)) {
-      cancel.respond(createResponse(inbound.message, 481, undefined, generateTag()));
+      cancel.respond(createResponse(inbound.message, 481));
       return;
     }
     // §9.2: the CANCEL's 200 should carry the same To tag as the INVITE's responses.
@@ -153,7 +156,7 @@ export class TransactionLayer {
   }
 
   private refuse(inbound: InboundRequest): void {
-    const response = createResponse(inbound.message, 503, undefined, generateTag());
+    const response = createResponse(inbound.message, 503);
     response.headers.set('Retry-After', String(this.retryAfterSeconds));
     const target = responseTarget(inbound, topVia(inbound.message));
     this.sender.send(response, target).catch(() => undefined);
@@ -229,4 +232,14 @@ function serverKey(request: SipRequest, method: string): string {
   const fromTag = fromHeader(request).params.get('tag') ?? '';
   const seq = cseqHeader(request).seq;
   return `rfc2543\n${callId(request)}\n${fromTag}\n${seq}\n${sentBy}\n${branch}\n${method}`;
+}
+
+/**
+ * Overload refuses only what would add work: a request inside a dialog (BYE above all) or a
+ * CANCEL ends work, and refusing it would keep calls alive that their callers have left.
+ */
+function startsSomethingNew(request: SipRequest): boolean {
+  if (request.method === 'CANCEL') return false;
+  const tag = toHeader(request).params.get('tag');
+  return tag === undefined || tag === null;
 }
