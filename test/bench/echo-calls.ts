@@ -14,15 +14,14 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { startGatewayProcess, type GatewayProcess } from '../interop/gateway-process.js';
 import { startSocatTlsHop, type TlsHop } from '../peers/tls-hop.js';
 import { findFreePortBlock } from '../peers/process.js';
 import { parseSippStats, runSipp, SCENARIOS_DIR, type SippResult } from '../peers/sipp.js';
 
-const HERE = dirname(fileURLToPath(import.meta.url));
 /** uac-sdes with rtd markers: rtd 1 = INVITE→200, rtd 2 = BYE→200. */
 const SCENARIO = join(SCENARIOS_DIR, 'uac-sdes.xml');
 const KAMAILIO_TABLE = '/work/shared/bench/sip-tls/results-kamailio/table.txt';
