@@ -114,7 +114,8 @@ export function parseSippStats(csv: string): Record<string, string> {
   return Object.fromEntries(header.map((name, index) => [name, last[index] ?? '']));
 }
 
-const MESSAGE_LINE = /^\s+(\S+)\s+(-+>|<-+)\s+(\d+)\s+(\d+)(?:\s+(\d+))?(?:\s+(\d+))?\s*$/;
+// A response-time marker column (`B-RTD2`, `E-RTD1`) stands before the counts on lines that start or end one.
+const MESSAGE_LINE = /^\s+(\S+)\s+(-+>|<-+)\s+(?:[BE]-RTD\d+\s+)?(\d+)\s+(\d+)(?:\s+(\d+))?(?:\s+(\d+))?\s*$/;
 const PAUSE_LINE = /^\s+(Pause \[.*?\])\s+(\d+)\s+(\d+)\s*$/;
 
 /** The per-message table of the last scenario screen in sipp's output or screen file. */
