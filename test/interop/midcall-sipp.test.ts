@@ -53,8 +53,9 @@ describe.skipIf(peer.skip)('media ports exhausted (sipp through a TLS hop)', () 
   let base: number;
 
   beforeAll(async () => {
-    const media = findFreePortBlock(2);
-    // One RTP/RTCP pair: room for exactly one single-stream call.
+    // One RTP/RTCP pair (even, odd): room for exactly one single-stream call.
+    const block = findFreePortBlock(3);
+    const media = block + (block % 2);
     gateway = await startGatewayProcess({ env: { SIPGW_MEDIA_PORTS: `${media}-${media + 1}` } });
     base = findFreePortBlock(20);
     hop = await startSocatTlsHop({ listenTcpPort: base, targetTlsPort: gateway.ports.sip.tls });
