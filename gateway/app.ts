@@ -13,8 +13,6 @@ import { EchoTarget } from './testcall/index.js';
 
 export interface Gateway {
   readonly ready: ReadyState;
-  readonly metrics: Metrics;
-  readonly certificate: CertificateSet;
   stop(): Promise<void>;
 }
 
@@ -84,8 +82,6 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
   let stopping: Promise<void> | undefined;
   return {
     ready,
-    metrics,
-    certificate,
     stop: () =>
       (stopping ??= (async () => {
         ready = undefined;

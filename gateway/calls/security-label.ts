@@ -34,37 +34,3 @@ export function sipLegLabel(facts: SipLegFacts): SecurityLabel {
   const encrypted = media === 'sdes-srtp' && facts.transport === 'tls';
   return Object.freeze({ origin: facts.origin, signalling, media, suite: facts.sdesSuite, encrypted });
 }
-
-const SIGNALLING_TEXT: Record<SignallingSecurity, string> = {
-  'tls1.3': 'SIP over TLS 1.3',
-  'tls1.2': 'SIP over TLS 1.2',
-  tcp: 'SIP over TCP (not encrypted)',
-  udp: 'SIP over UDP (not encrypted)',
-  wss: 'WebSocket over TLS',
-};
-
-const ORIGIN_TEXT: Record<LegOrigin, string> = {
-  sip: 'Room system',
-  pstn: 'Phone',
-  webrtc: 'Browser',
-  h323: 'H.323 room system',
-};
-
-/** The one-line description participants see, e.g. "Room system · SIP over TLS 1.3 · SRTP AES-256-GCM". */
-export function describeLabel(label: SecurityLabel): string {
-  const media = label.encrypted && label.suite ? `SRTP ${suiteText(label.suite)}` : 'not encrypted';
-  return `${ORIGIN_TEXT[label.origin]} · ${SIGNALLING_TEXT[label.signalling]} · ${media}`;
-}
-
-function suiteText(suite: SrtpSuite): string {
-  switch (suite) {
-    case 'AEAD_AES_256_GCM':
-      return 'AES-256-GCM';
-    case 'AEAD_AES_128_GCM':
-      return 'AES-128-GCM';
-    case 'AES_CM_128_HMAC_SHA1_80':
-      return 'AES-128-CM/HMAC-SHA1-80';
-    case 'AES_CM_128_HMAC_SHA1_32':
-      return 'AES-128-CM/HMAC-SHA1-32';
-  }
-}

@@ -24,7 +24,7 @@ import { Leg } from './leg.js';
 import { sipLegLabel } from './security-label.js';
 import type { TargetDirectory } from './target.js';
 
-export const ALLOWED_METHODS = 'INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, UPDATE';
+const ALLOWED_METHODS = 'INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, UPDATE';
 const ACCEPTED_BODIES = ['application/sdp', 'application/dtmf-relay', 'application/dtmf', 'application/media_control+xml'];
 const SUPPORTED = 'timer';
 /** RFC 4028 §5: the smallest Session-Expires we accept; a smaller one gets 422 with Min-SE. */
@@ -80,10 +80,6 @@ export class SipCallHandler {
     this.mediaCheck.unref();
   }
 
-  get activeCalls(): number {
-    return this.calls.size;
-  }
-
   /** Ends every call with BYE and stops watching media. */
   close(): void {
     clearInterval(this.mediaCheck);
@@ -115,11 +111,8 @@ export class SipCallHandler {
       case 'UPDATE':
       case 'INFO':
         return tx.respond(createResponse(req, 481));
-      default: {
-        const res = createResponse(req, 405);
-        res.headers.set('Allow', ALLOWED_METHODS);
-        return tx.respond(res);
-      }
+      default:
+        return tx.respond(methodNotAllowed(req));
     }
   }
 
@@ -271,11 +264,8 @@ export class SipCallHandler {
         return this.onInfo(tx);
       case 'OPTIONS':
         return tx.respond(withCapabilities(createResponse(req, 200)));
-      default: {
-        const res = createResponse(req, 405);
-        res.headers.set('Allow', ALLOWED_METHODS);
-        return tx.respond(res);
-      }
+      default:
+        return tx.respond(methodNotAllowed(req));
     }
   }
 
@@ -342,6 +332,12 @@ export class SipCallHandler {
       if (call.leg.mediaIdleMs(now) >= limitMs) call.leg.hangup('media-timeout');
     }
   }
+}
+
+function methodNotAllowed(req: SipRequest): SipResponse {
+  const res = createResponse(req, 405);
+  res.headers.set('Allow', ALLOWED_METHODS);
+  return res;
 }
 
 function withCapabilities(res: SipResponse): SipResponse {

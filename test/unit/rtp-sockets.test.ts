@@ -94,7 +94,6 @@ describe('RtpSocketPair', () => {
     ]);
     expect(b.counters).toMatchObject({ packetsIn: 3, bytesIn: 3 * 172 });
     expect(a.counters).toMatchObject({ packetsOut: 3, bytesOut: 3 * 172 });
-    expect(b.lastReceivedAt).toBeGreaterThan(Date.now() - 5000);
     expect(b.latchedSource).toEqual({ address: HOST, port: a.rtpPort });
   });
 

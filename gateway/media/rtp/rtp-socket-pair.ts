@@ -68,8 +68,6 @@ export class RtpSocketPair {
     malformedDropped: 0,
     sendErrors: 0,
   };
-  /** Date.now() of the last accepted packet, for media-timeout detection. */
-  lastReceivedAt: number | undefined;
   private readonly listeners: PacketListener[] = [];
   private readonly latched: { rtp?: SourceAddress; rtcp?: SourceAddress } = {};
   private closed = false;
@@ -170,7 +168,6 @@ export class RtpSocketPair {
     }
     this.counters.packetsIn++;
     this.counters.bytesIn += packet.length;
-    this.lastReceivedAt = Date.now();
     for (const listener of this.listeners) listener(packet, source, rtcp);
   }
 
