@@ -11,4 +11,17 @@ export default tseslint.config(
       'no-constant-condition': ['error', { checkLoops: false }],
     },
   },
+  {
+    // The web client runs in the browser as a plain ES module, without a build step.
+    files: ['gateway/http/client/**/*.js'],
+    languageOptions: {
+      sourceType: 'module',
+      globals: Object.fromEntries(
+        [
+          'window', 'document', 'location', 'history', 'navigator', 'WebSocket', 'RTCPeerConnection',
+          'MediaStream', 'AudioContext', 'URLSearchParams', 'setTimeout', 'clearTimeout',
+        ].map((name) => [name, 'readonly']),
+      ),
+    },
+  },
 );

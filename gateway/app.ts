@@ -4,12 +4,14 @@ import { isIP } from 'node:net';
 import { ensureDevCertificates, loadCertificateSet, type CertificateSet } from '../certs/index.js';
 import { SipCallHandler, TargetDirectory } from './calls/index.js';
 import type { GatewayConfig } from './config/index.js';
+import { EmbeddedFabric, MeetingDirectory } from './fabric/index.js';
 import { createHttpServer, type ReadyState } from './http/index.js';
 import { PortAllocator } from './media/index.js';
 import { createLogger, createMetrics, type Logger, type Metrics } from './observability/index.js';
 import { AdmissionPolicy } from './policy/index.js';
 import { DialogLayer, SipTransportLayer, TransactionLayer } from './sip/index.js';
 import { EchoTarget } from './testcall/index.js';
+import { attachSignalling } from './webrtc/index.js';
 
 export interface Gateway {
   readonly ready: ReadyState;
@@ -43,8 +45,11 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
     }
   });
 
+  const meetings = new MeetingDirectory(config.meetings);
+  const fabric = new EmbeddedFabric(meetings, metrics);
   const targets = new TargetDirectory();
   targets.register('echo', new EchoTarget());
+  targets.addResolver((user) => fabric.callTarget(user));
   const mediaAddress = isUnspecified(config.bind) ? config.host : config.bind;
   const calls = new SipCallHandler({
     dialogs,
@@ -74,7 +79,14 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
   });
 
   let ready: ReadyState | undefined;
-  const http = createHttpServer({ metrics, readiness: () => ready });
+  const http = createHttpServer({
+    metrics,
+    readiness: () => ready,
+    meetings,
+    adminToken: config.admin.token,
+    participants: (id) => fabric.participants(id),
+  });
+  const signalling = attachSignalling(http, { fabric, bindAddress: mediaAddress, logger });
   const httpPort = await listen(http, config.http.port, config.bind);
   ready = { sip: { udp: sip.udp ?? 0, tcp: sip.tcp ?? 0, tls: sip.tls ?? 0 }, http: httpPort };
   logger.info({ bind: config.bind, host: config.host, ports: ready, fingerprint: certificate.info.fingerprintSha256 }, 'sipgw ready');
@@ -85,6 +97,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
     stop: () =>
       (stopping ??= (async () => {
         ready = undefined;
+        signalling.close();
         calls.close();
         // Let the BYEs leave before the sockets close.
         await new Promise((resolve) => setTimeout(resolve, 100));

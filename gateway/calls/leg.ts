@@ -8,7 +8,8 @@ export type LegEndCause =
   | 'media-timeout'
   | 'ack-timeout'
   | 'session-expired'
-  | 'shutdown';
+  | 'shutdown'
+  | 'meeting-ended';
 
 /**
  * One call leg: a participant's connection to the gateway with its security label and media.
@@ -22,11 +23,14 @@ export class Leg {
   private readonly mediaStreams: MediaStream[] = [];
   private readonly streamListeners: ((stream: MediaStream) => void)[] = [];
   private readonly endListeners: ((cause: LegEndCause) => void)[] = [];
+  private readonly pictureUpdateListeners: (() => void)[] = [];
 
   constructor(
     readonly label: SecurityLabel,
     /** Asks the signalling side to end the leg (send BYE). */
     private readonly hangupSignalling: (cause: LegEndCause) => void,
+    /** How the caller names itself (display name or user), for other participants to read. */
+    readonly peerName = 'Caller',
   ) {}
 
   get streams(): readonly MediaStream[] {
@@ -67,7 +71,17 @@ export class Leg {
     this.endedCause = cause;
     for (const stream of this.mediaStreams.splice(0)) stream.close();
     this.streamListeners.length = 0;
+    this.pictureUpdateListeners.length = 0;
     for (const listener of this.endListeners.splice(0)) listener(cause);
+  }
+
+  /** The peer asked for a full picture (SIP INFO picture_fast_update, RFC 5168). */
+  pictureUpdateRequested(): void {
+    for (const listener of this.pictureUpdateListeners) listener();
+  }
+
+  onPictureUpdate(listener: () => void): void {
+    this.pictureUpdateListeners.push(listener);
   }
 
   onEnded(listener: (cause: LegEndCause) => void): void {

@@ -2,7 +2,7 @@ import type { TransportProtocol, TlsInfo } from '../sip/index.js';
 import type { SrtpSuite } from '../media/index.js';
 
 export type LegOrigin = 'webrtc' | 'sip' | 'pstn' | 'h323';
-export type SignallingSecurity = 'tls1.3' | 'tls1.2' | 'tcp' | 'udp' | 'wss';
+export type SignallingSecurity = 'tls1.3' | 'tls1.2' | 'tcp' | 'udp' | 'wss' | 'ws';
 export type MediaSecurity = 'dtls-srtp' | 'sdes-srtp' | 'h235' | 'none';
 
 /**
@@ -33,4 +33,36 @@ export function sipLegLabel(facts: SipLegFacts): SecurityLabel {
   // SDES keys travel inside SIP: over clear signalling anyone on the path holds them (DESIGN.md).
   const encrypted = media === 'sdes-srtp' && facts.transport === 'tls';
   return Object.freeze({ origin: facts.origin, signalling, media, suite: facts.sdesSuite, encrypted });
+}
+
+const ORIGIN_WORDS: Record<LegOrigin, string> = {
+  sip: 'Room system',
+  h323: 'Room system (H.323)',
+  pstn: 'Phone',
+  webrtc: 'Browser',
+};
+
+const SIGNALLING_WORDS: Record<SignallingSecurity, string> = {
+  'tls1.3': 'TLS 1.3',
+  'tls1.2': 'TLS 1.2',
+  tcp: 'TCP',
+  udp: 'UDP',
+  wss: 'secure WebSocket',
+  ws: 'WebSocket',
+};
+
+/**
+ * The label in words, as participants read it in the roster, e.g. "Room system · SIP over TLS 1.3 ·
+ * SRTP AEAD_AES_256_GCM" or "Phone · not encrypted". The suite is shown by its registered name,
+ * which is what an auditor looks up.
+ */
+export function describeLabel(label: SecurityLabel): string {
+  const parts = [ORIGIN_WORDS[label.origin]];
+  if (label.origin === 'webrtc') parts.push(`WebRTC over ${SIGNALLING_WORDS[label.signalling]}`);
+  else if (label.origin !== 'pstn' || label.encrypted) parts.push(`${label.origin === 'h323' ? 'H.323' : 'SIP'} over ${SIGNALLING_WORDS[label.signalling]}`);
+  if (label.media === 'dtls-srtp') parts.push(label.suite ? `DTLS-SRTP ${label.suite}` : 'DTLS-SRTP');
+  else if (label.media === 'sdes-srtp' && label.encrypted) parts.push(`SRTP ${label.suite ?? ''}`.trim());
+  else if (label.media === 'h235' && label.encrypted) parts.push('H.235');
+  if (!label.encrypted) parts.push('not encrypted');
+  return parts.join(' · ');
 }

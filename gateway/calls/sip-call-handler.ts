@@ -1,5 +1,6 @@
 import {
   createResponse,
+  fromHeader,
   InviteServerTransaction,
   readSessionTimer,
   type Dialog,
@@ -171,7 +172,7 @@ export class SipCallHandler {
     if (sessionExpires !== undefined) setSessionTimerHeaders(res, sessionExpires);
 
     const dialog = this.options.dialogs.createUasDialog(tx, res);
-    const leg = new Leg(label, () => dialog.bye());
+    const leg = new Leg(label, () => dialog.bye(), callerName(req));
     const call: SipCall = { leg, dialog, answer: result, streams: new Map(), allowPlainRtp: !admitted.requireSrtp };
     this.calls.add(call);
     for (const stream of result.streams) this.openStream(call, stream, sockets.get(stream.index)!);
@@ -261,7 +262,7 @@ export class SipCallHandler {
       case 'UPDATE':
         return this.updateSession(call, tx);
       case 'INFO':
-        return this.onInfo(tx);
+        return this.onInfo(call, tx);
       case 'OPTIONS':
         return tx.respond(withCapabilities(createResponse(req, 200)));
       default:
@@ -306,10 +307,13 @@ export class SipCallHandler {
     call.answer = answer;
   }
 
-  private onInfo(tx: ServerTransaction): void {
+  private onInfo(call: SipCall, tx: ServerTransaction): void {
     const req = tx.request;
-    // DTMF relay and picture_fast_update are accepted; the echo service has no use for them yet.
+    // DTMF relay is accepted and not used yet.
     if (req.body.length === 0 || ACCEPTED_BODIES.includes(contentType(req))) {
+      if (contentType(req) === 'application/media_control+xml' && req.body.includes('picture_fast_update')) {
+        call.leg.pictureUpdateRequested();
+      }
       return tx.respond(createResponse(req, 200));
     }
     const res = createResponse(req, 415);
@@ -371,4 +375,18 @@ function sdpBody(req: SipRequest): string {
 function readSessionExpires(req: SipRequest): number | undefined {
   const timer = readSessionTimer(req);
   return timer.uacSupportsTimer ? timer.sessionExpires?.deltaSeconds : undefined;
+}
+
+const MAX_NAME_LENGTH = 64;
+
+/** The caller's display name, else its user part: shown to other participants, so kept short and printable. */
+function callerName(req: SipRequest): string {
+  let from;
+  try {
+    from = fromHeader(req);
+  } catch {
+    return 'Caller';
+  }
+  const name = (from.displayName ?? from.uri.user ?? '').replace(/[\p{Cc}\p{Cf}]/gu, '').trim().slice(0, MAX_NAME_LENGTH);
+  return name || 'Caller';
 }

@@ -12,12 +12,25 @@ export interface CallTarget {
 /** Resolves the user part of a Request-URI (`sip:<user>@gateway`) to a call target. */
 export class TargetDirectory {
   private readonly targets = new Map<string, CallTarget>();
+  private readonly resolvers: ((user: string) => CallTarget | undefined)[] = [];
 
   register(user: string, target: CallTarget): void {
     this.targets.set(user.toLowerCase(), target);
   }
 
+  /** Asked, in order, for users no registered target has (meetings, whose IDs come and go). */
+  addResolver(resolve: (user: string) => CallTarget | undefined): void {
+    this.resolvers.push(resolve);
+  }
+
   resolve(user: string | undefined): CallTarget | undefined {
-    return user === undefined ? undefined : this.targets.get(user.toLowerCase());
+    if (user === undefined) return undefined;
+    const target = this.targets.get(user.toLowerCase());
+    if (target) return target;
+    for (const resolve of this.resolvers) {
+      const resolved = resolve(user);
+      if (resolved) return resolved;
+    }
+    return undefined;
   }
 }

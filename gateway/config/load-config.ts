@@ -4,9 +4,15 @@ import path from 'node:path';
 import YAML from 'yaml';
 import { ConfigError } from './config-error.js';
 import { isValidSource } from './trust.js';
-import type { GatewayConfig, LogLevel, Trunk } from './types.js';
+import type { EncryptionPolicy, GatewayConfig, LogLevel, MeetingConfig, Trunk } from './types.js';
 
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+const POLICIES: readonly EncryptionPolicy[] = ['require', 'warn', 'allow'];
+
+/** What `npm start` offers without a config file; a config file lists its own meetings. */
+const DEFAULT_MEETINGS: readonly MeetingConfig[] = [{ id: 'demo', name: 'Demo meeting', policy: 'warn' }];
+const MAX_MEETINGS = 10_000;
+const MIN_TOKEN_LENGTH = 16;
 
 /** Keys a config file may contain; `true` marks a leaf whose value the validators check. */
 const SHAPE: Shape = {
@@ -21,6 +27,8 @@ const SHAPE: Shape = {
   http: { port: true },
   media: { ports: true, timeoutS: true },
   trunks: true,
+  meetings: true,
+  admin: { token: true },
   log: { level: true },
   certs: { devDir: true },
 };
@@ -43,6 +51,7 @@ const ENV_KEYS: Record<string, { key: string; kind: EnvKind }> = {
   SIPGW_HTTP_PORT: { key: 'http.port', kind: 'number' },
   SIPGW_MEDIA_PORTS: { key: 'media.ports', kind: 'string' },
   SIPGW_MEDIA_TIMEOUT_S: { key: 'media.timeoutS', kind: 'number' },
+  SIPGW_ADMIN_TOKEN: { key: 'admin.token', kind: 'string' },
   SIPGW_LOG_LEVEL: { key: 'log.level', kind: 'string' },
   SIPGW_CERTS_DEV_DIR: { key: 'certs.devDir', kind: 'string' },
 };
@@ -69,7 +78,7 @@ export function loadConfig(opts: LoadConfigOptions = {}): GatewayConfig {
   checkKnownKeys(fileValues, SHAPE, '');
   const values = new Values(fileValues, file === undefined ? cwd : path.dirname(path.resolve(cwd, file)), cwd);
   values.applyEnv(env);
-  return validate(values);
+  return validate(values, file !== undefined);
 }
 
 function configFilePath(argv: string[], env: NodeJS.ProcessEnv): string | undefined {
@@ -171,7 +180,7 @@ function coerce(raw: string, kind: EnvKind): unknown {
   return raw;
 }
 
-function validate(values: Values): GatewayConfig {
+function validate(values: Values, fromFile: boolean): GatewayConfig {
   const fail = (key: string, problem: string): never => {
     const envName = values.get(key)?.envName;
     throw new ConfigError(key, envName === undefined ? problem : `${problem} (from ${envName})`);
@@ -266,6 +275,8 @@ function validate(values: Values): GatewayConfig {
     http,
     media: { ports: mediaPorts, timeoutS: timeoutS as number },
     trunks: trunks(values.get('trunks')?.value, fail),
+    meetings: meetings(values.get('meetings')?.value, fromFile, fail),
+    admin: adminToken(values.get('admin.token')?.value, fail),
     log: { level: level as LogLevel },
     certs: { devDir: filePath('certs.devDir') ?? path.resolve(values.cwd, 'certs/dev') },
   };
@@ -336,6 +347,70 @@ function trunks(value: unknown, fail: (key: string, problem: string) => never): 
   });
 }
 
+function meetings(
+  value: unknown,
+  fromFile: boolean,
+  fail: (key: string, problem: string) => never,
+): MeetingConfig[] {
+  if (value === undefined) return fromFile ? [] : DEFAULT_MEETINGS.map((meeting) => ({ ...meeting }));
+  if (!Array.isArray(value)) return fail('meetings', `must be a list, got ${describe(value)}`);
+  if (value.length > MAX_MEETINGS) fail('meetings', `must list at most ${MAX_MEETINGS} meetings, got ${value.length}`);
+  const seen = new Map<string, number>();
+  return value.map((entry: unknown, i) => {
+    const key = `meetings[${i}]`;
+    if (!isMapping(entry)) return fail(key, `must be a mapping with id and optionally name, pin, policy, got ${describe(entry)}`);
+    const extra = Object.keys(entry).find((k) => !['id', 'name', 'pin', 'policy'].includes(k));
+    if (extra !== undefined) fail(`${key}.${extra}`, 'unknown key');
+    const { id, name, pin, policy = 'warn' } = entry;
+    if (typeof id !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(id)) {
+      return fail(`${key}.id`, `must be 1-64 letters, digits, "_" or "-", got ${describe(id)}`);
+    }
+    const folded = id.toLowerCase();
+    if (folded === 'echo') fail(`${key}.id`, '"echo" is reserved for the test-call service');
+    const first = seen.get(folded);
+    if (first !== undefined) fail(`${key}.id`, `duplicate meeting id ${describe(id)} (same as meetings[${first}] ignoring case)`);
+    seen.set(folded, i);
+    if (name !== undefined && !isMeetingName(name)) {
+      fail(`${key}.name`, `must be 1-100 characters without control characters, got ${describe(name)}`);
+    }
+    // Never echo the value: a malformed PIN is usually the intended one with a typo.
+    if (pin !== undefined && (typeof pin !== 'string' || !/^\d{4,12}$/.test(pin))) {
+      fail(`${key}.pin`, `must be a string of 4-12 digits (quote it in YAML so leading zeros survive), got ${describeSecret(pin)}`);
+    }
+    if (!(POLICIES as readonly unknown[]).includes(policy)) {
+      fail(`${key}.policy`, `must be one of ${POLICIES.join('|')}, got ${describe(policy)}`);
+    }
+    return {
+      id,
+      ...(name === undefined ? {} : { name: (name as string).trim() }),
+      ...(pin === undefined ? {} : { pin: pin as string }),
+      policy: policy as EncryptionPolicy,
+    };
+  });
+}
+
+/** Names are shown to every participant: no control characters, no bidi overrides that reorder what follows. */
+function isMeetingName(value: unknown): boolean {
+  if (typeof value !== 'string') return false;
+  const length = [...value.trim()].length;
+  return length >= 1 && length <= 100 && !/[\p{Cc}\u202A-\u202E\u2066-\u2069]/u.test(value);
+}
+
+/** The token never appears in an error: only its length or type. */
+function adminToken(value: unknown, fail: (key: string, problem: string) => never): GatewayConfig['admin'] {
+  if (value === undefined) return {};
+  if (typeof value !== 'string') return fail('admin.token', `must be a string, got ${describeSecret(value)}`);
+  const token = value.trim();
+  if (token.length < MIN_TOKEN_LENGTH) {
+    fail('admin.token', `must be at least ${MIN_TOKEN_LENGTH} characters, got ${token.length}`);
+  }
+  // RFC 6750 b64token: what a client can send in `Authorization: Bearer` unquoted.
+  if (!/^[A-Za-z0-9\-._~+/]+=*$/.test(token)) {
+    fail('admin.token', 'must contain only letters, digits and "-._~+/", optionally ending in "="');
+  }
+  return { token };
+}
+
 function isHostName(name: string): boolean {
   return (
     name.length <= 253 &&
@@ -345,6 +420,12 @@ function isHostName(name: string): boolean {
 
 function isMapping(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Like describe, but says only what kind of value a secret is, never its text. */
+function describeSecret(value: unknown): string {
+  if (typeof value === 'string') return `${value.length} characters`;
+  return typeof value === 'object' ? describe(value) : `a ${typeof value}`;
 }
 
 function describe(value: unknown): string {

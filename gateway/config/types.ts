@@ -8,6 +8,20 @@ export interface Trunk {
   sources: string[];
 }
 
+/** How a meeting treats a leg whose media is not encrypted: refuse it, admit it flagged to everyone, or admit it. */
+export type EncryptionPolicy = 'require' | 'warn' | 'allow';
+
+/** A meeting the configuration file defines; callers dial `sip:<id>@<host>`. */
+export interface MeetingConfig {
+  /** 1-64 of `A-Z a-z 0-9 _ -`, unique ignoring case; `echo` is reserved for the test-call service. */
+  id: string;
+  /** Shown to participants; the directory uses the id when unset. */
+  name?: string;
+  /** 4-12 digits. */
+  pin?: string;
+  policy: EncryptionPolicy;
+}
+
 export interface TlsFiles {
   /** Absolute paths; when cert and key are unset a dev certificate is generated under `certs.devDir`. */
   cert?: string;
@@ -37,6 +51,9 @@ export interface GatewayConfig {
     timeoutS: number;
   };
   trunks: Trunk[];
+  meetings: MeetingConfig[];
+  /** Bearer token for `/api/`; the admin API refuses every request while it is unset. */
+  admin: { token?: string };
   log: { level: LogLevel };
   /** Absolute directory for the generated dev CA and server certificate. */
   certs: { devDir: string };

@@ -1,6 +1,12 @@
-export { PortAllocator, RtpSocketPair, RtpError, parseRtpHeader, isRtcp } from './rtp/index.js';
+export { PortAllocator, RtpPacketWriter, RtpRewriter, RtpSocketPair, RtpError, parseRtpHeader, isRtcp, startsKeyframe } from './rtp/index.js';
+export { buildNack, buildPli, parseRtcpFeedback } from './rtcp/index.js';
+export type { RtcpFeedback } from './rtcp/index.js';
 export type { RtpHeader } from './rtp/index.js';
 export { SRTP_SUITES, SrtpContext, SrtpError, generateMasterKey, srtpKeyLengths } from './srtp/index.js';
 export type { SrtpSuite } from './srtp/index.js';
 export { SecureRtpStream } from './stream/index.js';
-export type { MediaStream, StreamDirection, StreamEvents, StreamParams } from './stream/index.js';
+export type { MediaStream, StreamCodec, StreamDirection, StreamEvents, StreamParams } from './stream/index.js';
+export { G722Decoder, G722Encoder, OPUS_FRAME_SAMPLES, OpusDecoder, OpusEncoder, Resampler, alawDecode, alawEncode, createAudioCodec, mulawDecode, mulawEncode, toneClip } from './codecs/index.js';
+export type { AudioCodec, AudioCodecName, AudioCodecSpec, ToneSegment } from './codecs/index.js';
+export { AudioMixer, MIXER_FRAME_SAMPLES, MIXER_QUEUE_FRAMES, SILENCE_DBOV } from './mixer/index.js';
+export type { MixResult } from './mixer/index.js';

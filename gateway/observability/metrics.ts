@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { labelledCounter, labelledGauge } from './labelled-metric.js';
 
 // The metrics catalogue: every metric sipgw exports, with the complete set of values each label
@@ -26,6 +26,8 @@ export const CALL_OUTCOMES = [
   'overload',
 ] as const;
 export const MEDIA_ENCRYPTIONS = ['dtls-srtp', 'sdes-srtp', 'h235', 'none'] as const;
+export const MEDIA_KINDS = ['audio', 'video'] as const;
+export const CODEC_OPERATIONS = ['decode', 'encode'] as const;
 
 export type TransportLabel = (typeof TRANSPORTS)[number];
 export type DirectionLabel = (typeof DIRECTIONS)[number];
@@ -37,6 +39,8 @@ export type TlsVersionLabel = (typeof TLS_VERSIONS)[number];
 export type OriginLabel = (typeof ORIGINS)[number];
 export type CallOutcomeLabel = (typeof CALL_OUTCOMES)[number];
 export type MediaEncryptionLabel = (typeof MEDIA_ENCRYPTIONS)[number];
+export type MediaKindLabel = (typeof MEDIA_KINDS)[number];
+export type CodecOperationLabel = (typeof CODEC_OPERATIONS)[number];
 
 /** Maps what `tls.TLSSocket.getProtocol()` returns onto the bounded `version` label. */
 export function tlsVersionLabel(protocol: string | null | undefined): TlsVersionLabel {
@@ -62,6 +66,15 @@ export function createMetrics(options: MetricsOptions = {}) {
     registers: [registry],
   });
   buildInfo.set({ version: options.version ?? packageVersion(), node_version: process.version }, 1);
+
+  const mixerCodecSeconds = new Histogram<'operation'>({
+    name: 'sipgw_mixer_codec_seconds',
+    help: 'Time to decode one received audio packet into the mix, or to encode one mixed frame for one receiver.',
+    labelNames: ['operation'],
+    buckets: [0.00002, 0.00005, 0.0001, 0.0002, 0.0005, 0.001, 0.002, 0.005],
+    registers: [registry],
+  });
+  for (const operation of CODEC_OPERATIONS) mixerCodecSeconds.zero({ operation });
 
   return {
     registry,
@@ -124,6 +137,37 @@ export function createMetrics(options: MetricsOptions = {}) {
       name: 'sipgw_media_timeouts_total',
       help: 'Call legs torn down because no media arrived within media.timeoutS, by leg origin.',
       labels: { origin: ORIGINS },
+    }),
+    meetingsActive: labelledGauge({
+      registry,
+      name: 'sipgw_meetings_active',
+      help: 'Meetings with at least one participant.',
+      labels: {},
+    }),
+    participants: labelledGauge({
+      registry,
+      name: 'sipgw_meeting_participants',
+      help: 'Participants currently in a meeting, by origin.',
+      labels: { origin: ORIGINS },
+    }),
+    mediaForwarded: labelledCounter({
+      registry,
+      name: 'sipgw_media_packets_forwarded_total',
+      help: 'RTP packets the meeting fabric forwarded to a participant without decoding (SFU and speaker video), by media kind.',
+      labels: { kind: MEDIA_KINDS },
+    }),
+    mixerFrames: labelledCounter({
+      registry,
+      name: 'sipgw_mixer_frames_total',
+      help: 'Audio frames (20 ms) mixed for participants that receive a mix (room systems, phones).',
+      labels: {},
+    }),
+    mixerCodecSeconds,
+    keyframeRequests: labelledCounter({
+      registry,
+      name: 'sipgw_keyframe_requests_total',
+      help: 'Keyframe requests (RTCP PLI) the gateway sent to video senders, after merging receivers\' requests.',
+      labels: {},
     }),
   };
 }

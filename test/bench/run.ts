@@ -11,6 +11,7 @@ interface BenchModule {
 const BENCHES: readonly (readonly [string, () => Promise<BenchModule>])[] = [
   ['sip-parse', () => import('./sip-parse.js')],
   ['srtp', () => import('./srtp.js')],
+  ['mixer', () => import('./mixer.js')],
   ['echo-calls', () => import('./echo-calls.js')],
 ];
 

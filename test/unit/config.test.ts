@@ -40,9 +40,66 @@ describe('loadConfig', () => {
       http: { port: 8080 },
       media: { ports: { min: 20000, max: 20999 }, timeoutS: 30 },
       trunks: [],
+      meetings: [{ id: 'demo', name: 'Demo meeting', policy: 'warn' }],
+      admin: {},
       log: { level: 'info' },
       certs: { devDir: path.join(cwd, 'certs/dev') },
     });
+  });
+
+  it('reads meetings and the admin token from the file, defaulting policy to warn', () => {
+    const { file } = writeConfig(
+      'gw.yaml',
+      [
+        'meetings:',
+        '  - id: board-room',
+        '    name: "  Board room  "',
+        '    pin: "0042"',
+        '    policy: require',
+        '  - id: All_Hands',
+        'admin:',
+        '  token: s3cret-token-0123456789',
+      ].join('\n'),
+    );
+    const config = loadConfig({ argv: ['--config', file], env: {} });
+    expect(config.meetings).toEqual([
+      { id: 'board-room', name: 'Board room', pin: '0042', policy: 'require' },
+      { id: 'All_Hands', policy: 'warn' },
+    ]);
+    expect(config.admin).toEqual({ token: 's3cret-token-0123456789' });
+  });
+
+  it('offers the demo meeting only without a config file', () => {
+    expect(loadConfig({ argv: [], env: { SIPGW_HTTP_PORT: '0' } }).meetings.map((m) => m.id)).toEqual(['demo']);
+    const { file } = writeConfig('gw.yaml', 'http: { port: 0 }');
+    expect(loadConfig({ argv: ['--config', file], env: {} }).meetings).toEqual([]);
+    const { file: empty } = writeConfig('gw.json', JSON.stringify({ meetings: [] }));
+    expect(loadConfig({ argv: ['--config', empty], env: {} }).meetings).toEqual([]);
+  });
+
+  it('takes the admin token from SIPGW_ADMIN_TOKEN over the file', () => {
+    const { file } = writeConfig('gw.yaml', 'admin: { token: from-the-file-0123456789 }');
+    const config = loadConfig({ argv: ['--config', file], env: { SIPGW_ADMIN_TOKEN: ' from-the-env+/0123456789== ' } });
+    expect(config.admin.token).toBe('from-the-env+/0123456789==');
+  });
+
+  it('accepts 10000 meetings and refuses more', () => {
+    const list = (n: number): string =>
+      JSON.stringify({ meetings: Array.from({ length: n }, (_, i) => ({ id: `m${i}` })) });
+    expect(loadConfig({ argv: ['--config', writeConfig('gw.json', list(10_000)).file], env: {} }).meetings).toHaveLength(10_000);
+    const err = configError(() => loadConfig({ argv: ['--config', writeConfig('gw.json', list(10_001)).file], env: {} }));
+    expect(err.message).toBe('meetings: must list at most 10000 meetings, got 10001');
+  });
+
+  it.each([
+    [{ SIPGW_ADMIN_TOKEN: 'too-short-tok' }, 'admin.token: must be at least 16 characters, got 13 (from SIPGW_ADMIN_TOKEN)'],
+    [{ SIPGW_ADMIN_TOKEN: 'has a space in-the-middle' }, 'admin.token: must contain only letters, digits and "-._~+/"'],
+    [{ SIPGW_ADMIN_TOKEN: 'padding=in-the-middle' }, 'admin.token: must contain only letters, digits and "-._~+/"'],
+  ])('refuses a bad admin token without echoing it %o', (env, message) => {
+    const err = configError(() => loadConfig({ argv: [], env, cwd: '/' }));
+    expect(err.key).toBe('admin.token');
+    expect(err.message).toContain(message);
+    expect(err.message).not.toContain(env.SIPGW_ADMIN_TOKEN);
   });
 
   it('reads a YAML file named by --config, resolving its paths against the file', () => {
@@ -152,6 +209,31 @@ describe('loadConfig', () => {
     ['tls: { cert: x }', 'tls', 'tls: unknown key'],
     ['sip: { tls: { cert: a.pem, key: b.pem, ciphers: x } }', 'sip.tls.ciphers', 'sip.tls.ciphers: unknown key'],
     ['sip: [1, 2]', 'sip', 'must be a mapping, got a list'],
+    ['meetings: { id: a }', 'meetings', 'meetings: must be a list, got a mapping'],
+    ['meetings: [a]', 'meetings[0]', 'must be a mapping with id and optionally name, pin, policy, got "a"'],
+    ['meetings: [{ name: x }]', 'meetings[0].id', 'must be 1-64 letters, digits, "_" or "-", got undefined'],
+    ['meetings: [{ id: "a b" }]', 'meetings[0].id', 'got "a b"'],
+    ['meetings: [{ id: "a.b" }]', 'meetings[0].id', 'got "a.b"'],
+    [`meetings: [{ id: ${'x'.repeat(65)} }]`, 'meetings[0].id', 'must be 1-64 letters'],
+    ['meetings: [{ id: 42 }]', 'meetings[0].id', 'got 42'],
+    ['meetings: [{ id: ECHO }]', 'meetings[0].id', 'meetings[0].id: "echo" is reserved for the test-call service'],
+    ['meetings: [{ id: Team }, { id: x }, { id: team }]', 'meetings[2].id', 'duplicate meeting id "team" (same as meetings[0] ignoring case)'],
+    ['meetings: [{ id: a, password: x }]', 'meetings[0].password', 'meetings[0].password: unknown key'],
+    ['meetings: [{ id: a, name: "" }]', 'meetings[0].name', 'must be 1-100 characters without control characters'],
+    ['meetings: [{ id: a, name: "   " }]', 'meetings[0].name', 'must be 1-100 characters'],
+    [`meetings: [{ id: a, name: ${'n'.repeat(101)} }]`, 'meetings[0].name', 'must be 1-100 characters'],
+    ['meetings: [{ id: a, name: "evil\\u202Eboard" }]', 'meetings[0].name', 'without control characters'],
+    ['meetings: [{ id: a, name: "line\\nbreak" }]', 'meetings[0].name', 'without control characters'],
+    ['meetings: [{ id: a, name: 7 }]', 'meetings[0].name', 'got 7'],
+    ['meetings: [{ id: a, pin: 4711 }]', 'meetings[0].pin', 'must be a string of 4-12 digits (quote it in YAML so leading zeros survive), got a number'],
+    ['meetings: [{ id: a, pin: "47a1" }]', 'meetings[0].pin', 'got 4 characters'],
+    ['meetings: [{ id: a, pin: "471" }]', 'meetings[0].pin', 'got 3 characters'],
+    ['meetings: [{ id: a, pin: "4711471147114" }]', 'meetings[0].pin', 'got 13 characters'],
+    ['meetings: [{ id: a, policy: deny }]', 'meetings[0].policy', 'must be one of require|warn|allow, got "deny"'],
+    ['admin: { token: short }', 'admin.token', 'admin.token: must be at least 16 characters, got 5'],
+    ['admin: { token: 12345678901234567 }', 'admin.token', 'admin.token: must be a string, got a number'],
+    ['admin: { user: root }', 'admin.user', 'admin.user: unknown key'],
+    ['admin: on', 'admin', 'admin: must be a mapping'],
     ['- 1\n- 2', 'config', 'must contain a mapping at the top level'],
     ['bind: [unclosed', 'config', 'is not valid YAML'],
   ])('rejects bad file content %j', (text, key, message) => {

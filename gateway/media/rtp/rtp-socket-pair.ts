@@ -120,6 +120,10 @@ export class RtpSocketPair {
     return this.latched.rtp;
   }
 
+  get latchedRtcpSource(): SourceAddress | undefined {
+    return this.latched.rtcp;
+  }
+
   onPacket(listener: PacketListener): void {
     this.listeners.push(listener);
   }

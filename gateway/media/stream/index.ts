@@ -1,2 +1,2 @@
 export { SecureRtpStream } from './secure-rtp-stream.js';
-export type { MediaStream, StreamDirection, StreamEvents, StreamParams } from './secure-rtp-stream.js';
+export type { MediaStream, StreamCodec, StreamDirection, StreamEvents, StreamParams } from './secure-rtp-stream.js';

@@ -3,9 +3,19 @@ import type { RtpSocketPair } from '../rtp/index.js';
 
 export type StreamDirection = 'sendrecv' | 'sendonly' | 'recvonly' | 'inactive';
 
+/** The payload format a stream carries, with the payload type negotiated for it. */
+export interface StreamCodec {
+  payloadType: number;
+  name: string;
+  clockRate: number;
+  channels: number;
+  fmtp?: string;
+}
+
 /** What one negotiated stream needs (the SDP layer's answered stream has this shape). */
 export interface StreamParams {
   kind: 'audio' | 'video';
+  codec: StreamCodec;
   /** Our direction: whether we may send and expect to receive. */
   direction: StreamDirection;
   remote: { address?: string; rtpPort: number; rtcpAddress?: string; rtcpPort: number };
@@ -30,10 +40,14 @@ export interface StreamEvents {
 /** One media stream of a leg, as the call layer and targets see it: plain RTP in and out. */
 export interface MediaStream {
   readonly kind: 'audio' | 'video';
+  readonly codec: StreamCodec;
   /** Date.now() of the last packet that authenticated (RTP or RTCP), 0 before any. */
   readonly lastReceivedAt: number;
   onRtp(listener: (packet: Buffer) => void): void;
   sendRtp(packet: Buffer): void;
+  /** Compound RTCP packets from the peer, authenticated and decrypted. */
+  onRtcp(listener: (packet: Buffer) => void): void;
+  sendRtcp(packet: Buffer): void;
   close(): void;
 }
 
@@ -47,6 +61,7 @@ export class SecureRtpStream implements MediaStream {
   private inbound: SrtpContext | undefined;
   private outbound: SrtpContext | undefined;
   private readonly listeners: ((packet: Buffer) => void)[] = [];
+  private readonly rtcpListeners: ((packet: Buffer) => void)[] = [];
 
   constructor(
     private readonly socket: RtpSocketPair,
@@ -59,6 +74,10 @@ export class SecureRtpStream implements MediaStream {
 
   get kind(): 'audio' | 'video' {
     return this.params.kind;
+  }
+
+  get codec(): StreamCodec {
+    return this.params.codec;
   }
 
   /** Applies a new offer/answer round (hold, resume, new address, new keys). */
@@ -91,8 +110,26 @@ export class SecureRtpStream implements MediaStream {
     this.events.packetOut?.();
   }
 
+  onRtcp(listener: (packet: Buffer) => void): void {
+    this.rtcpListeners.push(listener);
+  }
+
+  sendRtcp(packet: Buffer): void {
+    const { remote, rtcpMux } = this.params;
+    const protectedPacket = this.outbound ? this.outbound.protectRtcp(packet) : packet;
+    if (rtcpMux) {
+      const target = this.socket.latchedSource ?? (remote.address ? { address: remote.address, port: remote.rtpPort } : undefined);
+      if (target) this.socket.send(protectedPacket, target.address, target.port);
+      return;
+    }
+    const address = remote.rtcpAddress ?? remote.address;
+    const target = this.socket.latchedRtcpSource ?? (address ? { address, port: remote.rtcpPort } : undefined);
+    if (target) this.socket.sendRtcp(protectedPacket, target.address, target.port);
+  }
+
   close(): void {
     this.listeners.length = 0;
+    this.rtcpListeners.length = 0;
     void this.socket.close();
   }
 
@@ -105,8 +142,9 @@ export class SecureRtpStream implements MediaStream {
   }
 
   private receiveRtcp(packet: Buffer): void {
-    // RTCP is not forwarded yet; authenticating it still proves the peer is alive (hold, silence).
-    this.unprotect(packet, (ctx, p) => ctx.unprotectRtcp(p));
+    // Authenticated RTCP also proves the peer is alive while it sends no RTP (hold, silence).
+    const plain = this.unprotect(packet, (ctx, p) => ctx.unprotectRtcp(p));
+    if (plain) for (const listener of this.rtcpListeners) listener(plain);
   }
 
   private unprotect(packet: Buffer, open: (ctx: SrtpContext, packet: Buffer) => Buffer): Buffer | undefined {

@@ -1,0 +1,18 @@
+export { EmbeddedFabric } from './embedded-fabric.js';
+export { MeetingDirectory } from './directory.js';
+export type { EncryptionPolicy, MeetingRecord } from './directory.js';
+export type {
+  Fabric,
+  ForwardedReception,
+  MediaKind,
+  MixedReception,
+  Notice,
+  OutgoingTrack,
+  ParticipantKind,
+  ParticipantSession,
+  ParticipantSpec,
+  PublishedTrack,
+  RosterEntry,
+  SessionEndReason,
+  TrackCodec,
+} from './types.js';

@@ -1,0 +1,72 @@
+/** RTCP feedback a forwarder acts on: picture loss (RFC 4585 PLI), full intra request (RFC 5104 FIR), generic NACK. */
+
+export type RtcpFeedback =
+  | { type: 'pli'; mediaSsrc: number }
+  | { type: 'fir'; mediaSsrc: number }
+  | { type: 'nack'; mediaSsrc: number; sequenceNumbers: number[] };
+
+const RTPFB = 205;
+const PSFB = 206;
+
+/** The feedback messages in a compound RTCP packet; anything else (SR, RR, SDES, …) is skipped. */
+export function parseRtcpFeedback(packet: Buffer): RtcpFeedback[] {
+  const found: RtcpFeedback[] = [];
+  let at = 0;
+  while (at + 4 <= packet.length) {
+    const first = packet.readUInt8(at);
+    if (first >> 6 !== 2) break;
+    const format = first & 0x1f;
+    const type = packet.readUInt8(at + 1);
+    const end = at + 4 * (packet.readUInt16BE(at + 2) + 1);
+    if (end > packet.length) break;
+    if (type === PSFB && format === 1 && end - at >= 12) {
+      found.push({ type: 'pli', mediaSsrc: packet.readUInt32BE(at + 8) });
+    } else if (type === PSFB && format === 4) {
+      // FIR names its targets in the FCI entries (8 bytes each), not in the media SSRC field.
+      for (let fci = at + 12; fci + 8 <= end; fci += 8) found.push({ type: 'fir', mediaSsrc: packet.readUInt32BE(fci) });
+    } else if (type === RTPFB && format === 1 && end - at >= 12) {
+      const sequenceNumbers: number[] = [];
+      for (let fci = at + 12; fci + 4 <= end; fci += 4) {
+        const pid = packet.readUInt16BE(fci);
+        const bitmask = packet.readUInt16BE(fci + 2);
+        sequenceNumbers.push(pid);
+        for (let bit = 0; bit < 16; bit++) if (bitmask & (1 << bit)) sequenceNumbers.push((pid + bit + 1) & 0xffff);
+      }
+      found.push({ type: 'nack', mediaSsrc: packet.readUInt32BE(at + 8), sequenceNumbers });
+    }
+    at = end;
+  }
+  return found;
+}
+
+function feedbackHeader(type: number, format: number, words: number, senderSsrc: number, mediaSsrc: number): Buffer {
+  const packet = Buffer.alloc(4 * (words + 1));
+  packet.writeUInt8(0x80 | format, 0);
+  packet.writeUInt8(type, 1);
+  packet.writeUInt16BE(words, 2);
+  packet.writeUInt32BE(senderSsrc >>> 0, 4);
+  packet.writeUInt32BE(mediaSsrc >>> 0, 8);
+  return packet;
+}
+
+export function buildPli(senderSsrc: number, mediaSsrc: number): Buffer {
+  return feedbackHeader(PSFB, 1, 2, senderSsrc, mediaSsrc);
+}
+
+/** Generic NACK for the given sequence numbers, packed as PID + bitmask of the next 16. */
+export function buildNack(senderSsrc: number, mediaSsrc: number, sequenceNumbers: readonly number[]): Buffer {
+  const sorted = [...new Set(sequenceNumbers.map((s) => s & 0xffff))].sort((a, b) => a - b);
+  const entries: [number, number][] = [];
+  for (const sequence of sorted) {
+    const last = entries[entries.length - 1];
+    const distance = last ? (sequence - last[0]) & 0xffff : 0;
+    if (last && distance >= 1 && distance <= 16) last[1] |= 1 << (distance - 1);
+    else entries.push([sequence, 0]);
+  }
+  const packet = feedbackHeader(RTPFB, 1, 2 + entries.length, senderSsrc, mediaSsrc);
+  entries.forEach(([pid, bitmask], i) => {
+    packet.writeUInt16BE(pid, 12 + 4 * i);
+    packet.writeUInt16BE(bitmask, 14 + 4 * i);
+  });
+  return packet;
+}

@@ -1,0 +1,2 @@
+export { buildNack, buildPli, parseRtcpFeedback } from './feedback.js';
+export type { RtcpFeedback } from './feedback.js';

@@ -1,0 +1,218 @@
+import { randomBytes } from 'node:crypto';
+import { Audio, PeerConnection, Video, type Track } from 'node-datachannel';
+import type { ForwardedReception, MediaKind, OutgoingTrack, PublishedTrack, TrackCodec } from '../fabric/index.js';
+import { buildNack, buildPli, isRtcp, parseRtcpFeedback } from '../media/index.js';
+import { BROWSER_AUDIO_CODECS, BROWSER_VIDEO_CODECS } from './codecs.js';
+
+export interface OfferMessage {
+  sdp: string;
+  uplink: { audio: string; video: string };
+  downlink: { mid: string; participantId: string; kind: MediaKind }[];
+}
+
+export interface BrowserPeerOptions {
+  bindAddress: string;
+  portRange?: { min: number; max: number };
+  /** Called with every offer the server makes; the browser answers each with answer(). */
+  sendOffer(offer: OfferMessage): void;
+  /** The connection failed or closed on the transport side. */
+  onFailed(): void;
+}
+
+function describe(kind: MediaKind, mid: string, direction: 'RecvOnly' | 'SendOnly'): Audio | Video {
+  if (kind === 'audio') {
+    const audio = new Audio(mid, direction);
+    for (const c of BROWSER_AUDIO_CODECS) {
+      if (c.name === 'opus') audio.addOpusCodec(c.payloadType, c.fmtp);
+      else audio.addAudioCodec(c.payloadType, `${c.name}/${c.clockRate}`);
+    }
+    return audio;
+  }
+  const video = new Video(mid, direction);
+  for (const c of BROWSER_VIDEO_CODECS) {
+    if (c.name === 'H264') video.addH264Codec(c.payloadType, c.fmtp);
+    else video.addVP8Codec(c.payloadType);
+  }
+  return video;
+}
+
+/** The browser's own audio or video, received on an uplink track. */
+class UplinkTrack implements PublishedTrack {
+  readonly codecs: readonly TrackCodec[];
+  private readonly listeners: ((packet: Buffer) => void)[] = [];
+  private remoteSsrc = 0;
+  private readonly ssrc = randomBytes(4).readUInt32BE(0);
+
+  constructor(
+    readonly kind: MediaKind,
+    private readonly track: Track,
+  ) {
+    this.codecs = kind === 'audio' ? BROWSER_AUDIO_CODECS : BROWSER_VIDEO_CODECS;
+    track.onMessage((packet) => {
+      // Sender reports on the uplink carry nothing a forwarder needs.
+      if (isRtcp(packet) || packet.length < 12) return;
+      this.remoteSsrc = packet.readUInt32BE(8);
+      for (const listener of this.listeners) listener(packet);
+    });
+  }
+
+  onRtp(listener: (packet: Buffer) => void): void {
+    this.listeners.push(listener);
+  }
+
+  requestKeyframe(): void {
+    if (this.remoteSsrc !== 0 && this.track.isOpen()) this.track.sendMessageBinary(buildPli(this.ssrc, this.remoteSsrc));
+  }
+
+  requestRetransmission(sequenceNumbers: readonly number[]): void {
+    if (this.remoteSsrc !== 0 && this.track.isOpen()) this.track.sendMessageBinary(buildNack(this.ssrc, this.remoteSsrc, sequenceNumbers));
+  }
+
+  close(): void {
+    this.listeners.length = 0;
+  }
+}
+
+/** A sendonly track towards the browser, reused for another participant once its holder leaves. */
+interface Slot {
+  readonly mid: string;
+  readonly kind: MediaKind;
+  readonly ssrc: number;
+  readonly track: Track;
+  holder: string | undefined;
+  keyframeListeners: (() => void)[];
+  nackListeners: ((sequenceNumbers: number[]) => void)[];
+}
+
+/**
+ * One browser's WebRTC connection (node-datachannel): two uplink tracks for its microphone and
+ * camera, and a downlink track per other participant's audio and video. The server makes every
+ * offer, renegotiating when downlink tracks come or go, so there is never glare.
+ */
+export class BrowserPeer implements ForwardedReception {
+  readonly mode = 'forward';
+  readonly audio: UplinkTrack;
+  readonly video: UplinkTrack;
+  private readonly pc: PeerConnection;
+  private readonly slots: Slot[] = [];
+  private started = false;
+  private awaitingAnswer = false;
+  private offerWanted = false;
+  private gathered = false;
+  private closed = false;
+
+  constructor(private readonly options: BrowserPeerOptions) {
+    this.pc = new PeerConnection('browser', {
+      iceServers: [],
+      bindAddress: options.bindAddress,
+      ...(options.portRange ? { portRangeBegin: options.portRange.min, portRangeEnd: options.portRange.max } : {}),
+    });
+    this.audio = new UplinkTrack('audio', this.pc.addTrack(describe('audio', 'a0', 'RecvOnly')));
+    this.video = new UplinkTrack('video', this.pc.addTrack(describe('video', 'v0', 'RecvOnly')));
+    this.pc.onStateChange((state) => {
+      if (state === 'failed' || state === 'closed') this.fail();
+    });
+    // The first offer waits for every candidate (no trickle ICE: one message each way).
+    this.pc.onGatheringStateChange((state) => {
+      if (state !== 'complete' || this.gathered) return;
+      this.gathered = true;
+      this.sendOffer();
+    });
+  }
+
+  /** Makes the first offer; called once the tracks for participants already present are open. */
+  start(): void {
+    this.started = true;
+    this.awaitingAnswer = true;
+    this.pc.setLocalDescription();
+  }
+
+  openTrack(from: { participantId: string; kind: MediaKind }): OutgoingTrack | undefined {
+    if (this.closed) return undefined;
+    const slot = this.slots.find((s) => s.kind === from.kind && s.holder === undefined) ?? this.addSlot(from.kind);
+    slot.holder = from.participantId;
+    slot.keyframeListeners = [];
+    slot.nackListeners = [];
+    this.negotiate();
+    let open = true;
+    return {
+      kind: slot.kind,
+      ssrc: slot.ssrc,
+      codecs: slot.kind === 'audio' ? BROWSER_AUDIO_CODECS : BROWSER_VIDEO_CODECS,
+      send: (packet) => {
+        if (open && slot.track.isOpen()) slot.track.sendMessageBinary(packet);
+      },
+      onKeyframeRequest: (listener) => slot.keyframeListeners.push(listener),
+      onNack: (listener) => slot.nackListeners.push(listener),
+      close: () => {
+        if (!open) return;
+        open = false;
+        slot.holder = undefined;
+        slot.keyframeListeners = [];
+        slot.nackListeners = [];
+        this.negotiate();
+      },
+    };
+  }
+
+  /** The browser's answer to our latest offer. */
+  answer(sdp: string): void {
+    if (!this.awaitingAnswer || this.closed) throw new Error('no offer is waiting for an answer');
+    this.pc.setRemoteDescription(sdp, 'answer');
+    this.awaitingAnswer = false;
+    if (this.offerWanted) this.negotiate();
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.audio.close();
+    this.video.close();
+    this.pc.close();
+  }
+
+  private addSlot(kind: MediaKind): Slot {
+    const mid = `${kind[0]}${this.slots.filter((s) => s.kind === kind).length + 1}`;
+    const ssrc = randomBytes(4).readUInt32BE(0);
+    const description = describe(kind, mid, 'SendOnly');
+    description.addSSRC(ssrc, 'sipgw', `stream-${mid}`, `track-${mid}`);
+    const slot: Slot = { mid, kind, ssrc, track: this.pc.addTrack(description), holder: undefined, keyframeListeners: [], nackListeners: [] };
+    slot.track.onMessage((packet) => {
+      if (!isRtcp(packet)) return;
+      for (const feedback of parseRtcpFeedback(packet)) {
+        if (feedback.mediaSsrc !== slot.ssrc) continue;
+        if (feedback.type === 'nack') for (const listener of slot.nackListeners) listener(feedback.sequenceNumbers);
+        else for (const listener of slot.keyframeListeners) listener();
+      }
+    });
+    this.slots.push(slot);
+    return slot;
+  }
+
+  private negotiate(): void {
+    if (this.closed || !this.started) return;
+    if (this.awaitingAnswer) {
+      this.offerWanted = true;
+      return;
+    }
+    this.offerWanted = false;
+    this.awaitingAnswer = true;
+    this.pc.setLocalDescription();
+    this.sendOffer();
+  }
+
+  private sendOffer(): void {
+    const description = this.pc.localDescription();
+    if (!description || this.closed) return;
+    this.options.sendOffer({
+      sdp: description.sdp,
+      uplink: { audio: 'a0', video: 'v0' },
+      downlink: this.slots.flatMap((s) => (s.holder ? [{ mid: s.mid, participantId: s.holder, kind: s.kind }] : [])),
+    });
+  }
+
+  private fail(): void {
+    if (this.closed) return;
+    this.options.onFailed();
+  }
+}

@@ -1,0 +1,2 @@
+export { attachSignalling } from './signalling.js';
+export type { SignallingOptions } from './signalling.js';
