@@ -392,8 +392,9 @@ function meetings(
 /** Names are shown to every participant: no control characters, no bidi overrides that reorder what follows. */
 function isMeetingName(value: unknown): boolean {
   if (typeof value !== 'string') return false;
-  const length = [...value.trim()].length;
-  return length >= 1 && length <= 100 && !/[\p{Cc}\u202A-\u202E\u2066-\u2069]/u.test(value);
+  const trimmed = value.trim();
+  const length = [...trimmed].length;
+  return length >= 1 && length <= 100 && !/[\p{Cc}\u202A-\u202E\u2066-\u2069]/u.test(trimmed);
 }
 
 /** The token never appears in an error: only its length or type. */
