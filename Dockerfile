@@ -15,6 +15,8 @@ ENV NODE_ENV=production \
 WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+# The web client is served from the package tree as it is, next to dist/.
+COPY gateway/http/client ./gateway/http/client
 COPY package.json ./
 RUN mkdir -p certs/dev && chown -R node:node certs
 USER node

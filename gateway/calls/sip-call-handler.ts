@@ -40,7 +40,11 @@ const AUDIO_CODECS = [
   { name: 'PCMU', clockRate: 8000 },
   { name: 'PCMA', clockRate: 8000 },
 ];
-const VIDEO_CODECS = [{ name: 'H264', clockRate: 90000 }];
+// Mode 1 first: browsers fragment large frames with FU-A, which a mode-0 receiver cannot take.
+const VIDEO_CODECS = [
+  { name: 'H264', clockRate: 90000, packetizationMode: '1' as const },
+  { name: 'H264', clockRate: 90000, packetizationMode: '0' as const },
+];
 
 export interface SipCallHandlerOptions {
   dialogs: DialogLayer;

@@ -9,18 +9,18 @@ function fmtpParam(codec: TrackCodec, name: string): string | undefined {
 }
 
 /**
- * The receiver's format for packets in `codec`, if it takes them as they are. H.264 must agree on
- * packetization-mode (RFC 6184 §8.1: a mode-0 receiver cannot take FU-A); the profile is not
- * compared, because every decoder here handles constrained baseline and room systems announce
- * what they send, not a limit of what they decode.
+ * The receiver's format for packets in `codec`, if it takes them as they are. For H.264 a mode-0
+ * receiver takes only mode-0 packets (no STAP-A or FU-A), while a mode-1 receiver also takes
+ * mode 0's single NAL units (RFC 6184 §6.2–6.3); an exact match is preferred. The profile is not
+ * compared: every decoder here handles constrained baseline, and room systems announce what they
+ * send, not a limit of what they decode.
  */
 export function matchCodec(codec: TrackCodec, accepted: readonly TrackCodec[]): TrackCodec | undefined {
   const name = codec.name.toLowerCase();
-  return accepted.find((candidate) => {
-    if (candidate.name.toLowerCase() !== name || candidate.clockRate !== codec.clockRate) return false;
-    if (name !== 'h264') return true;
-    return (fmtpParam(candidate, 'packetization-mode') ?? '0') === (fmtpParam(codec, 'packetization-mode') ?? '0');
-  });
+  const sameCodec = accepted.filter((c) => c.name.toLowerCase() === name && c.clockRate === codec.clockRate);
+  if (name !== 'h264') return sameCodec[0];
+  const mode = (c: TrackCodec) => fmtpParam(c, 'packetization-mode') ?? '0';
+  return sameCodec.find((c) => mode(c) === mode(codec)) ?? (mode(codec) === '0' ? sameCodec.find((c) => mode(c) === '1') : undefined);
 }
 
 /** Maps payload types of one sender's track onto one receiver's, computed once per type seen. */

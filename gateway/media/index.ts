@@ -6,7 +6,7 @@ export { SRTP_SUITES, SrtpContext, SrtpError, generateMasterKey, srtpKeyLengths 
 export type { SrtpSuite } from './srtp/index.js';
 export { SecureRtpStream } from './stream/index.js';
 export type { MediaStream, StreamCodec, StreamDirection, StreamEvents, StreamParams } from './stream/index.js';
-export { G722Decoder, G722Encoder, OPUS_FRAME_SAMPLES, OpusDecoder, OpusEncoder, Resampler, alawDecode, alawEncode, createAudioCodec, mulawDecode, mulawEncode, toneClip } from './codecs/index.js';
+export { OPUS_FRAME_SAMPLES, Resampler, createAudioCodec, toneClip } from './codecs/index.js';
 export type { AudioCodec, AudioCodecName, AudioCodecSpec, ToneSegment } from './codecs/index.js';
 export { AudioMixer, MIXER_FRAME_SAMPLES, MIXER_QUEUE_FRAMES, SILENCE_DBOV } from './mixer/index.js';
 export type { MixResult } from './mixer/index.js';

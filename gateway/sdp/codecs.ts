@@ -6,6 +6,8 @@ export interface CodecSpec {
   clockRate: number;
   /** Audio channels; 1 when not given. */
   channels?: number;
+  /** H.264 only: the RFC 6184 packetization-mode required (absent in the fmtp means 0). */
+  packetizationMode?: '0' | '1';
 }
 
 /** A codec bound to a payload type on one m-line. */
@@ -65,7 +67,8 @@ function matches(codec: Codec, spec: CodecSpec): boolean {
   return (
     codec.name.toLowerCase() === spec.name.toLowerCase() &&
     codec.clockRate === spec.clockRate &&
-    codec.channels === (spec.channels ?? 1)
+    codec.channels === (spec.channels ?? 1) &&
+    (spec.packetizationMode === undefined || (fmtpParams(codec.fmtp).get('packetization-mode') ?? '0') === spec.packetizationMode)
   );
 }
 

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { Audio, PeerConnection, Video, type Track } from 'node-datachannel';
+import { Audio, PeerConnection, RtcpReceivingSession, Video, type Track } from 'node-datachannel';
 import type { ForwardedReception, MediaKind, OutgoingTrack, PublishedTrack, TrackCodec } from '../fabric/index.js';
-import { buildNack, buildPli, isRtcp, parseRtcpFeedback } from '../media/index.js';
-import { BROWSER_AUDIO_CODECS, BROWSER_VIDEO_CODECS } from './codecs.js';
+import { isRtcp, parseRtcpFeedback } from '../media/index.js';
+import { BROWSER_AUDIO_CODECS, BROWSER_UPLINK_VIDEO_CODECS, BROWSER_VIDEO_CODECS } from './codecs.js';
 
 export interface OfferMessage {
   sdp: string;
@@ -29,29 +29,31 @@ function describe(kind: MediaKind, mid: string, direction: 'RecvOnly' | 'SendOnl
     return audio;
   }
   const video = new Video(mid, direction);
-  for (const c of BROWSER_VIDEO_CODECS) {
+  for (const c of direction === 'RecvOnly' ? BROWSER_UPLINK_VIDEO_CODECS : BROWSER_VIDEO_CODECS) {
     if (c.name === 'H264') video.addH264Codec(c.payloadType, c.fmtp);
     else video.addVP8Codec(c.payloadType);
   }
   return video;
 }
 
-/** The browser's own audio or video, received on an uplink track. */
+/**
+ * The browser's own audio or video, received on an uplink track. libdatachannel sends RTCP on a
+ * receive-only track only through a media handler, so its RTCP session sends our PLIs (and its
+ * receiver reports); it has no way to send a NACK, so browsers' packets are not retransmitted.
+ */
 class UplinkTrack implements PublishedTrack {
   readonly codecs: readonly TrackCodec[];
   private readonly listeners: ((packet: Buffer) => void)[] = [];
-  private remoteSsrc = 0;
-  private readonly ssrc = randomBytes(4).readUInt32BE(0);
 
   constructor(
     readonly kind: MediaKind,
     private readonly track: Track,
   ) {
-    this.codecs = kind === 'audio' ? BROWSER_AUDIO_CODECS : BROWSER_VIDEO_CODECS;
+    this.codecs = kind === 'audio' ? BROWSER_AUDIO_CODECS : BROWSER_UPLINK_VIDEO_CODECS;
+    track.setMediaHandler(new RtcpReceivingSession());
     track.onMessage((packet) => {
       // Sender reports on the uplink carry nothing a forwarder needs.
       if (isRtcp(packet) || packet.length < 12) return;
-      this.remoteSsrc = packet.readUInt32BE(8);
       for (const listener of this.listeners) listener(packet);
     });
   }
@@ -61,11 +63,7 @@ class UplinkTrack implements PublishedTrack {
   }
 
   requestKeyframe(): void {
-    if (this.remoteSsrc !== 0 && this.track.isOpen()) this.track.sendMessageBinary(buildPli(this.ssrc, this.remoteSsrc));
-  }
-
-  requestRetransmission(sequenceNumbers: readonly number[]): void {
-    if (this.remoteSsrc !== 0 && this.track.isOpen()) this.track.sendMessageBinary(buildNack(this.ssrc, this.remoteSsrc, sequenceNumbers));
+    if (this.track.isOpen()) this.track.requestKeyframe();
   }
 
   close(): void {

@@ -7,11 +7,11 @@
  * bare Opus decode and a bare Opus encode of one frame, measured in the same run; a second table
  * times each part alone. Runs of all cases are interleaved so a busy machine slows them alike.
  */
+import { loadavg } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import {
   G722Decoder,
   G722Encoder,
-  OPUS_FRAME_SAMPLES,
   OpusDecoder,
   OpusEncoder,
   Resampler,
@@ -20,8 +20,8 @@ import {
 } from '../../gateway/media/codecs/index.js';
 import { AudioMixer } from '../../gateway/media/mixer/index.js';
 
-const FRAMES_PER_RUN = 250;
-const RUNS = 9;
+const FRAMES_PER_RUN = 100;
+const RUNS = 7;
 const PARTICIPANTS = [2, 5, 10];
 const BUDGET_US = 20_000;
 /** Distinct packets per stream; the bench cycles through them. */
@@ -203,7 +203,7 @@ export async function run(): Promise<void> {
       const resampler = new Resampler(16000, 48000);
       return (pcm: Int16Array) => resampler.process(pcm);
     })],
-    ...PARTICIPANTS.map((n): [string, Case] => [`mix-minus alone, ${n} sources and outputs`, mixOnlyCase(n)]),
+    ...PARTICIPANTS.map((n): [string, Case] => [`push + mix-minus, ${n} sources and outputs`, mixOnlyCase(n)]),
   ];
 
   const meetings = PARTICIPANTS.flatMap((n) =>
@@ -216,7 +216,9 @@ export async function run(): Promise<void> {
   console.log(`meeting audio, µs per 20 ms tick (median of ${RUNS} runs × ${FRAMES_PER_RUN} ticks)`);
   console.log('room leg: decode N−1 Opus + room packet, resample up, mix, resample down, encode the room codec');
   console.log('+ browsers: the same plus one Opus encode of each browser’s mix-minus');
-  console.log(`reference: one bare Opus decode ${decodeRef.toFixed(1)} µs and encode ${encodeRef.toFixed(1)} µs of a 20 ms frame\n`);
+  console.log(`reference: one bare Opus decode ${decodeRef.toFixed(1)} µs and encode ${encodeRef.toFixed(1)} µs of a 20 ms frame`);
+  // Wall-clock figures on a shared machine scale with its load; the ratios much less so.
+  console.log(`load average at the end: ${loadavg().map((load) => load.toFixed(1)).join(' ')}\n`);
   console.log(
     `${'participants'.padEnd(14)}${'room'.padEnd(6)}${'µs/tick'.padStart(9)}${'budget'.padStart(9)}${'×dec'.padStart(8)}` +
       `${'+browsers'.padStart(11)}${'budget'.padStart(9)}${'×enc'.padStart(8)}`,

@@ -66,6 +66,11 @@ export interface BaresipOptions {
   readonly audioCodecs?: string;
   /** Frequency of the ausine source (default 440). */
   readonly toneHz?: number;
+  /**
+   * Adds H.264 video (Debian's baresip-ffmpeg: avcodec with libx264): a synthetic fakevideo picture as camera,
+   * and received video decoded into fakevideo's display, whose frame count `video_debug` reports.
+   */
+  readonly video?: boolean;
   /** `auto` answers incoming calls at once (default `manual`: incoming calls wait for accept()). */
   readonly answerMode?: 'manual' | 'auto';
   /** Key and certificate in one PEM file: baresip's TLS server identity. */
@@ -121,6 +126,9 @@ function configText(options: BaresipOptions, dir: string): string {
     'module sndfile.so',
     'module srtp.so',
     'module dtls_srtp.so',
+    ...(options.video
+      ? ['module avcodec.so', 'module fakevideo.so', 'video_source fakevideo,nil', 'video_display fakevideo,nil', 'video_size 320x240', 'video_fps 15', 'video_bitrate 300000']
+      : []),
     'module_tmp account.so',
     'module_app ctrl_tcp.so',
     'module_app menu.so',
@@ -135,6 +143,7 @@ function accountText(options: BaresipOptions): string {
     'regint=0',
     ...(options.mediaenc ? [`mediaenc=${options.mediaenc}`] : []),
     `audio_codecs=${options.audioCodecs ?? 'pcmu'}`,
+    ...(options.video ? ['video_codecs=h264'] : []),
     `answermode=${options.answerMode ?? 'manual'}`,
   ];
   return `<sip:${options.name}@127.0.0.1;transport=tls>;${params.join(';')}\n`;

@@ -6,9 +6,8 @@
 //   the browser a fresh profile of our own. All pages of that context share one browser process and one fake
 //   microphone, so one launch per fake audio file.
 // - The fake microphone loops the --use-file-for-fake-audio-capture WAV (16-bit PCM). Without that flag it
-//   plays a beep pattern.
-// - WebAudio hears a remote WebRTC track only while the track also plays through a media element; the client
-//   plays every remote participant through an <audio> element, so dominantFrequency() can tap the track.
+//   plays Chromium's periodic beep (its dominant frequency measured about 400 Hz), so give tone tests a file.
+// - A WebAudio MediaStreamSource on a remote track hears it whether or not a media element plays it.
 // - Reads go through the client's stable DOM hooks and its window.sipgw debug object. The functions handed to
 //   page.evaluate run in the page as source text: no named inner functions there (tsx's keepNames would wrap
 //   them in a helper the page does not have).
@@ -137,13 +136,15 @@ export async function launchChromium(options: ChromiumOptions = {}): Promise<Chr
       await page.fill('#meeting-id', meetingId);
       await page.fill('#display-name', name);
       await page.click('#join-button');
-      // Done when either the own roster entry or an error line shows; an error fails the join at once.
+      // Done when the own roster entry shows, or failed when the client gave up (the Join button is usable again)
+      // with an error line; an error line alone may be a warning, such as a missing camera.
       const outcome = await page
         .waitForFunction(
           () => {
             if (document.querySelector('#roster li[data-self="true"]')) return 'joined';
             const error = document.querySelector<HTMLElement>('#error');
-            return error && !error.hidden ? `error: ${error.textContent ?? ''}` : undefined;
+            const joinButton = document.querySelector<HTMLButtonElement>('#join-button');
+            return error && !error.hidden && joinButton && !joinButton.disabled ? `error: ${error.textContent ?? ''}` : undefined;
           },
           undefined,
           { timeout: JOIN_TIMEOUT_MS },

@@ -4,7 +4,7 @@
  * with 2 bits, each with an adaptive quantiser and a pole-zero predictor. The arithmetic follows
  * the Recommendation's fixed-point blocks (names in comments), because the decoder must track
  * the far encoder's predictor state bit for bit; the tables are the Recommendation's.
- * Octet layout: IH in the top two bits, IL in the low six (G.722 §1.4.4).
+ * Octet layout: IH in the top two bits, IL in the low six.
  */
 
 /** QMF coefficients h0, h2, …, h22 (×2^13); the filter is symmetric, so h(2i+1) = h(22−2i). */
@@ -48,7 +48,7 @@ function clampReconstructed(value: number): number {
   return value > 16383 ? 16383 : value < -16384 ? -16384 : value;
 }
 
-/** Scale factor from the log scale factor: 2^(nb/2048) scaled so nb = 0 gives 4 << (8 − shift). */
+/** SCALEL/SCALEH: 2^(nb/2048) × 2^(13 − shift), so 32 at nb = 0 for the lower band (shift 8), 8 for the higher (10). */
 function scaleFactor(nb: number, shift: number): number {
   const exponent = shift - (nb >> 11);
   const mantissa = ILB[(nb >> 6) & 31]!;
@@ -244,7 +244,8 @@ export class G722Decoder {
         first += QMF_EVEN[i]! * difference[slot]!;
         second += QMF_EVEN[11 - i]! * sum[slot]!;
       }
-      // ×2 (QMF gain), ×2 (15-bit back to 16-bit), ×2^-13 for the coefficients.
+      // ×2 (QMF gain), ×2 (15-bit back to 16-bit), ×2^-13 for the coefficients; an overloaded
+      // reconstruction clips rather than wrapping round.
       out[2 * n] = saturate(first >> 11);
       out[2 * n + 1] = saturate(second >> 11);
     }
