@@ -103,6 +103,8 @@ export class BrowserPeer implements ForwardedReception {
     this.pc = new PeerConnection('browser', {
       iceServers: [],
       bindAddress: options.bindAddress,
+      // Offers are made here and only here: libdatachannel must not start one when a track is added.
+      disableAutoNegotiation: true,
       ...(options.portRange ? { portRangeBegin: options.portRange.min, portRangeEnd: options.portRange.max } : {}),
     });
     this.audio = new UplinkTrack('audio', this.pc.addTrack(describe('audio', 'a0', 'RecvOnly')));
@@ -122,7 +124,7 @@ export class BrowserPeer implements ForwardedReception {
   start(): void {
     this.started = true;
     this.awaitingAnswer = true;
-    this.pc.setLocalDescription();
+    this.pc.setLocalDescription('offer');
   }
 
   openTrack(from: { participantId: string; kind: MediaKind }): OutgoingTrack | undefined {
@@ -195,7 +197,7 @@ export class BrowserPeer implements ForwardedReception {
     }
     this.offerWanted = false;
     this.awaitingAnswer = true;
-    this.pc.setLocalDescription();
+    this.pc.setLocalDescription('offer');
     this.sendOffer();
   }
 

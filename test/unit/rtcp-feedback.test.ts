@@ -115,6 +115,8 @@ describe('parseRtcpFeedback', () => {
   it('never throws on random bytes, and whatever it returns is well formed', () => {
     const random = seededRandom(4585);
     const byte = () => Math.floor(random() * 256);
+    const problems: string[] = [];
+    let found = 0;
     for (let i = 0; i < 5000; i++) {
       const input = Buffer.from(Array.from({ length: Math.floor(random() * 80) }, byte));
       // Half of them look like RTCP feedback at first glance, so the parser gets past its first checks.
@@ -124,13 +126,21 @@ describe('parseRtcpFeedback', () => {
         input.writeUInt16BE(byte() % 24, 2);
       }
       let feedback: RtcpFeedback[] = [];
-      expect(() => (feedback = parseRtcpFeedback(input))).not.toThrow();
+      try {
+        feedback = parseRtcpFeedback(input);
+      } catch (err) {
+        problems.push(`threw ${String(err)} on ${input.toString('hex')}`);
+      }
+      found += feedback.length;
       for (const item of feedback) {
-        expect(['pli', 'fir', 'nack']).toContain(item.type);
-        expect(Number.isInteger(item.mediaSsrc) && item.mediaSsrc >= 0 && item.mediaSsrc <= 0xffffffff).toBe(true);
-        if (item.type === 'nack') for (const s of item.sequenceNumbers) expect(Number.isInteger(s) && s >= 0 && s <= 0xffff).toBe(true);
+        const ssrcOk = Number.isInteger(item.mediaSsrc) && item.mediaSsrc >= 0 && item.mediaSsrc <= 0xffffffff;
+        const sequencesOk = item.type !== 'nack' || item.sequenceNumbers.every((s) => Number.isInteger(s) && s >= 0 && s <= 0xffff);
+        if (!['pli', 'fir', 'nack'].includes(item.type) || !ssrcOk || !sequencesOk) problems.push(`${JSON.stringify(item)} from ${input.toString('hex')}`);
       }
     }
+    expect(problems.slice(0, 3)).toEqual([]);
+    // The inputs did reach the feedback branches.
+    expect(found).toBeGreaterThan(100);
   });
 });
 
@@ -160,6 +170,11 @@ describe('buildNack', () => {
       [5, 0b1000_0000_0000_0001],
       [300, 0],
     ]);
+  });
+
+  it('packs numbers across the sequence number wrap into the entry of the PID before it', () => {
+    // 0xfffe + 1, + 2, + 3 are 0xffff, 0 and 1: all within the 16 its bitmask covers.
+    expect(nackEntries(buildNack(SENDER, MEDIA, [0xfffe, 0xffff, 0, 1]))).toEqual([[0xfffe, 0b111]]);
   });
 
   it('names each number once however often it was asked for', () => {

@@ -53,9 +53,24 @@ export function buildPli(senderSsrc: number, mediaSsrc: number): Buffer {
   return feedbackHeader(PSFB, 1, 2, senderSsrc, mediaSsrc);
 }
 
+/** The numbers in sending order across the 16-bit wrap: starting after the widest gap between them. */
+function inSendingOrder(sequenceNumbers: readonly number[]): number[] {
+  const sorted = [...new Set(sequenceNumbers.map((s) => s & 0xffff))].sort((a, b) => a - b);
+  let start = 0;
+  let widest = -1;
+  sorted.forEach((value, i) => {
+    const gap = (value - sorted[(i + sorted.length - 1) % sorted.length]! + 0x10000) & 0xffff;
+    if (gap > widest) {
+      widest = gap;
+      start = i;
+    }
+  });
+  return [...sorted.slice(start), ...sorted.slice(0, start)];
+}
+
 /** Generic NACK for the given sequence numbers, packed as PID + bitmask of the next 16. */
 export function buildNack(senderSsrc: number, mediaSsrc: number, sequenceNumbers: readonly number[]): Buffer {
-  const sorted = [...new Set(sequenceNumbers.map((s) => s & 0xffff))].sort((a, b) => a - b);
+  const sorted = inSendingOrder(sequenceNumbers);
   const entries: [number, number][] = [];
   for (const sequence of sorted) {
     const last = entries[entries.length - 1];

@@ -12,7 +12,7 @@ export class RtpRewriter {
   private timestampOffset = 0;
   private lastSequence = 0;
   private lastTimestamp = 0;
-  private lastSentAt = 0;
+  private lastSentAt = -1;
 
   constructor(
     readonly ssrc: number,
@@ -36,7 +36,7 @@ export class RtpRewriter {
     out.writeUInt32BE(timestamp, 4);
     out.writeUInt32BE(this.ssrc >>> 0, 8);
     // Only forward progress moves the reference: a late or retransmitted packet keeps its place.
-    if (((sequence - this.lastSequence) & 0xffff) < 0x8000) {
+    if (this.lastSentAt < 0 || ((sequence - this.lastSequence) & 0xffff) < 0x8000) {
       this.lastSequence = sequence;
       this.lastTimestamp = timestamp;
       this.lastSentAt = performance.now();
