@@ -162,12 +162,14 @@ export class Meeting {
     const kind = track.kind;
     track.onRtp((packet) => {
       const header = routingHeader(packet);
-      if (!header) return;
+      if (!header || !this.members.has(member.id)) return;
       for (const link of member.linksOut) {
         if (link.source === track && link.forward(packet, header.payloadType)) this.events.forwarded(kind);
       }
       if (kind !== 'video') return;
-      for (const other of this.members.values()) other.video?.offer(member.id, packet, header.payloadType, header.headerLength);
+      for (const other of this.members.values()) {
+        if (other.video?.offer(member.id, packet, header.payloadType, header.headerLength)) this.events.forwarded(kind);
+      }
     });
   }
 
@@ -202,6 +204,8 @@ export class Meeting {
       link.close();
       for (const other of this.members.values()) removeItem(other.linksOut, link);
     }
+    member.linksOut.length = 0;
+    member.linksIn.length = 0;
     member.video?.close();
     for (const other of this.members.values()) other.video?.removeCandidate(member.id);
     this.audio.remove(member.id);

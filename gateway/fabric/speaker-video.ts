@@ -52,20 +52,23 @@ export class SpeakerVideo {
     candidate.keyframes.request();
   }
 
-  /** A video packet from a candidate; forwarded when it is the one shown, or the keyframe it waits for. */
-  offer(participantId: string, packet: Buffer, payloadType: number, headerLength: number): void {
+  /**
+   * A video packet from a candidate; sent on when it is the one shown, or the keyframe it waits
+   * for. Returns whether it was sent.
+   */
+  offer(participantId: string, packet: Buffer, payloadType: number, headerLength: number): boolean {
     const candidate = this.candidates.get(participantId);
-    if (!candidate) return;
-    const mapped = candidate.payloadTypes.map(payloadType);
-    if (mapped === null) return;
+    const mapped = candidate?.payloadTypes.map(payloadType) ?? null;
+    if (!candidate || mapped === null) return false;
     if (participantId === this.pending) {
       const codec = candidate.track.codecs.find((c) => c.payloadType === payloadType);
-      if (!codec || !startsKeyframe(codec.name, packet.subarray(headerLength))) return;
+      if (!codec || !startsKeyframe(codec.name, packet.subarray(headerLength))) return false;
       this.current = participantId;
       this.pending = undefined;
     }
-    if (participantId !== this.current) return;
+    if (participantId !== this.current) return false;
     this.out.send(this.rewriter.rewrite(packet, mapped));
+    return true;
   }
 
   close(): void {
