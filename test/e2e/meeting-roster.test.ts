@@ -2,10 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGatewayProcess, type GatewayProcess } from '../interop/gateway-process.js';
 import { requirePeer } from '../peers/availability.js';
+import { until } from '../support/until.js';
 import { startBaresip, type Baresip } from '../peers/baresip.js';
 import { launchChromium, type BrowserParticipant, type ChromiumBrowser } from '../peers/chromium.js';
 import { makeSelfSignedCertificate } from '../peers/openssl-cert.js';
@@ -16,16 +16,6 @@ import { startSocatTlsHop, type TlsHop } from '../peers/tls-hop.js';
 const rosterPeers = requirePeer('baresip', 'openssl', '/usr/bin/chromium');
 const adminPeers = requirePeer('sipp', 'socat', '/usr/bin/chromium');
 
-/** Polls `read` until `accept` holds or `timeoutMs` passes; returns the last value read. */
-async function until<T>(read: () => Promise<T>, accept: (value: T) => boolean, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let value = await read();
-  while (!accept(value) && Date.now() < deadline) {
-    await sleep(250);
-    value = await read();
-  }
-  return value;
-}
 
 const noticeTexts = async (browser: BrowserParticipant): Promise<string[]> => (await browser.notices()).map((n) => `${n.event}: ${n.text}`);
 

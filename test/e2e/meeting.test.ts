@@ -5,6 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGatewayProcess, type GatewayProcess } from '../interop/gateway-process.js';
 import { requirePeer } from '../peers/availability.js';
+import { until } from '../support/until.js';
 import { startBaresip, type Baresip } from '../peers/baresip.js';
 import { launchChromium, writeToneWav, type BrowserParticipant, type ChromiumBrowser } from '../peers/chromium.js';
 import { makeSelfSignedCertificate } from '../peers/openssl-cert.js';
@@ -13,16 +14,6 @@ import { dominantToneCheck, readWav } from '../peers/wav.js';
 
 const peer = requirePeer('baresip', 'openssl', '/usr/bin/chromium');
 
-/** Polls `read` until `accept` holds or `timeoutMs` passes; returns the last value read. */
-async function until<T>(read: () => Promise<T>, accept: (value: T) => boolean, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let value = await read();
-  while (!accept(value) && Date.now() < deadline) {
-    await sleep(250);
-    value = await read();
-  }
-  return value;
-}
 
 describe.skipIf(peer.skip)('a meeting with two browsers and a room system (baresip, SIP-TLS, SRTP)', () => {
   let gateway: GatewayProcess;
