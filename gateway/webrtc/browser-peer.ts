@@ -37,6 +37,20 @@ function describe(kind: MediaKind, mid: string, direction: 'RecvOnly' | 'SendOnl
 }
 
 /**
+ * Sends on a track unless it closed. The transport can close between the check and the send (the
+ * browser went away); that costs the packet, never the caller, which is another participant's
+ * receive path.
+ */
+function sendSafely(track: Track, send: () => void): void {
+  if (!track.isOpen()) return;
+  try {
+    send();
+  } catch {
+    // Closed under us: nothing to deliver to.
+  }
+}
+
+/**
  * The browser's own audio or video, received on an uplink track. libdatachannel sends RTCP on a
  * receive-only track only through a media handler, so its RTCP session sends our PLIs (and its
  * receiver reports); it has no way to send a NACK, so browsers' packets are not retransmitted.
@@ -63,7 +77,7 @@ class UplinkTrack implements PublishedTrack {
   }
 
   requestKeyframe(): void {
-    if (this.track.isOpen()) this.track.requestKeyframe();
+    sendSafely(this.track, () => this.track.requestKeyframe());
   }
 
   close(): void {
@@ -140,7 +154,7 @@ export class BrowserPeer implements ForwardedReception {
       ssrc: slot.ssrc,
       codecs: slot.kind === 'audio' ? BROWSER_AUDIO_CODECS : BROWSER_VIDEO_CODECS,
       send: (packet) => {
-        if (open && slot.track.isOpen()) slot.track.sendMessageBinary(packet);
+        if (open) sendSafely(slot.track, () => slot.track.sendMessageBinary(packet));
       },
       onKeyframeRequest: (listener) => slot.keyframeListeners.push(listener),
       onNack: (listener) => slot.nackListeners.push(listener),
