@@ -12,6 +12,8 @@ const BENCHES: readonly (readonly [string, () => Promise<BenchModule>])[] = [
   ['sip-parse', () => import('./sip-parse.js')],
   ['srtp', () => import('./srtp.js')],
   ['mixer', () => import('./mixer.js')],
+  ['sfu', () => import('./sfu.js')],
+  ['browser-load', () => import('./browser-load.js')],
   ['echo-calls', () => import('./echo-calls.js')],
 ];
 
