@@ -62,12 +62,14 @@ class UplinkTrack implements PublishedTrack {
   constructor(
     readonly kind: MediaKind,
     private readonly track: Track,
+    /** Whether the peer's DTLS certificate is the one its answer named. */
+    verified: () => boolean,
   ) {
     this.codecs = kind === 'audio' ? BROWSER_AUDIO_CODECS : BROWSER_UPLINK_VIDEO_CODECS;
     track.setMediaHandler(new RtcpReceivingSession());
     track.onMessage((packet) => {
       // Sender reports on the uplink carry nothing a forwarder needs.
-      if (isRtcp(packet) || packet.length < 12) return;
+      if (!verified() || isRtcp(packet) || packet.length < 12) return;
       for (const listener of this.listeners) listener(packet);
     });
   }
@@ -112,6 +114,9 @@ export class BrowserPeer implements ForwardedReception {
   private offerWanted = false;
   private gathered = false;
   private closed = false;
+  /** The certificate fingerprints the browser's answer names, as "<algorithm> <HEX:HEX…>". */
+  private fingerprints: readonly string[] | undefined;
+  private verified = false;
 
   constructor(private readonly options: BrowserPeerOptions) {
     this.pc = new PeerConnection('browser', {
@@ -119,11 +124,17 @@ export class BrowserPeer implements ForwardedReception {
       bindAddress: options.bindAddress,
       // Offers are made here and only here: libdatachannel must not start one when a track is added.
       disableAutoNegotiation: true,
+      // libdatachannel (0.24) can finish DTLS before it has stored the answer's fingerprint and then
+      // refuses the browser's certificate ("unknown CA") on a busy machine. The check is done here
+      // instead, on connecting, and no media passes before it succeeds.
+      disableFingerprintVerification: true,
       ...(options.portRange ? { portRangeBegin: options.portRange.min, portRangeEnd: options.portRange.max } : {}),
     });
-    this.audio = new UplinkTrack('audio', this.pc.addTrack(describe('audio', 'a0', 'RecvOnly')));
-    this.video = new UplinkTrack('video', this.pc.addTrack(describe('video', 'v0', 'RecvOnly')));
+    const verified = () => this.verified;
+    this.audio = new UplinkTrack('audio', this.pc.addTrack(describe('audio', 'a0', 'RecvOnly')), verified);
+    this.video = new UplinkTrack('video', this.pc.addTrack(describe('video', 'v0', 'RecvOnly')), verified);
     this.pc.onStateChange((state) => {
+      if (state === 'connected') this.verifyCertificate();
       if (state === 'failed' || state === 'closed') this.fail();
     });
     // The first offer waits for every candidate (no trickle ICE: one message each way).
@@ -154,7 +165,7 @@ export class BrowserPeer implements ForwardedReception {
       ssrc: slot.ssrc,
       codecs: slot.kind === 'audio' ? BROWSER_AUDIO_CODECS : BROWSER_VIDEO_CODECS,
       send: (packet) => {
-        if (open) sendSafely(slot.track, () => slot.track.sendMessageBinary(packet));
+        if (open && this.verified) sendSafely(slot.track, () => slot.track.sendMessageBinary(packet));
       },
       onKeyframeRequest: (listener) => slot.keyframeListeners.push(listener),
       onNack: (listener) => slot.nackListeners.push(listener),
@@ -172,6 +183,13 @@ export class BrowserPeer implements ForwardedReception {
   /** The browser's answer to our latest offer. */
   answer(sdp: string): void {
     if (!this.awaitingAnswer || this.closed) throw new Error('no offer is waiting for an answer');
+    const fingerprints = answerFingerprints(sdp);
+    if (fingerprints.length === 0) throw new Error('the answer names no DTLS certificate fingerprint');
+    // The browser keeps its certificate for the whole connection: a new one is not its answer.
+    if (this.fingerprints && !fingerprints.every((f) => this.fingerprints!.includes(f))) {
+      throw new Error('the answer names another DTLS certificate');
+    }
+    this.fingerprints = fingerprints;
     this.pc.setRemoteDescription(sdp, 'answer');
     this.awaitingAnswer = false;
     if (this.offerWanted) this.negotiate();
@@ -225,8 +243,20 @@ export class BrowserPeer implements ForwardedReception {
     });
   }
 
+  private verifyCertificate(): void {
+    if (this.verified) return;
+    const { algorithm, value } = this.pc.remoteFingerprint();
+    if (this.fingerprints?.includes(`${algorithm.toLowerCase()} ${value.toUpperCase()}`)) this.verified = true;
+    else this.fail();
+  }
+
   private fail(): void {
     if (this.closed) return;
     this.options.onFailed();
   }
+}
+
+/** The `a=fingerprint` lines of an SDP (RFC 8122), normalised for comparison. */
+function answerFingerprints(sdp: string): string[] {
+  return [...sdp.matchAll(/^a=fingerprint:(\S+) ([0-9A-Fa-f:]+)\s*$/gm)].map(([, algorithm, value]) => `${algorithm!.toLowerCase()} ${value!.toUpperCase()}`);
 }

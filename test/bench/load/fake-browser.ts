@@ -64,6 +64,8 @@ export interface FakeBrowserOptions {
   readonly senderOf: (participantId: string) => FakeBrowser | undefined;
   /** Something went wrong that a real browser would show: an error message, a failed connection. */
   readonly onProblem: (problem: string) => void;
+  /** Changes each answer before it is sent (a test's forged answer). */
+  readonly rewriteAnswer?: (sdp: string) => string;
 }
 
 /**
@@ -205,7 +207,8 @@ export class FakeBrowser {
     const description = this.pc.localDescription();
     if (!description || this.closing) return;
     this.answerPending = false;
-    this.ws.send(JSON.stringify({ type: 'answer', sdp: description.sdp }));
+    const sdp = this.options.rewriteAnswer ? this.options.rewriteAnswer(description.sdp) : description.sdp;
+    this.ws.send(JSON.stringify({ type: 'answer', sdp }));
   }
 
   private receiveOn(track: Track): void {
