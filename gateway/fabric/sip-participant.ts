@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { CallTarget, Leg } from '../calls/index.js';
-import { buildPli, parseRtcpFeedback, type MediaStream } from '../media/index.js';
+import { buildNack, buildPli, parseRtcpFeedback, type MediaStream } from '../media/index.js';
 import type { Fabric, OutgoingTrack, PublishedTrack } from './types.js';
 
 /** A call to `sip:<meeting-id>@gateway`: the answered leg joins that meeting as a room system or phone. */
@@ -62,6 +62,7 @@ class SipStreamMedia {
       },
       onRtp: (listener) => stream.onRtp(listener),
       requestKeyframe: () => stream.sendRtcp(buildPli(this.ssrc, this.remoteSsrc)),
+      requestRetransmission: (sequenceNumbers) => stream.sendRtcp(buildNack(this.ssrc, this.remoteSsrc, sequenceNumbers)),
     };
   }
 

@@ -29,10 +29,6 @@ export class SpeakerVideo {
     out.onKeyframeRequest(() => this.candidates.get(this.current ?? '')?.keyframes.request());
   }
 
-  get showing(): string | undefined {
-    return this.current;
-  }
-
   addCandidate(participantId: string, track: PublishedTrack, keyframes: KeyframeRequests): void {
     this.candidates.set(participantId, { track, keyframes, payloadTypes: new PayloadTypeMap(track.codecs, this.out.codecs) });
   }
