@@ -52,8 +52,8 @@ export class EmbeddedFabric implements Fabric {
     return this.directory.get(user) ? new MeetingCallTarget(this, user) : undefined;
   }
 
+  /** The last participant left: the meeting is no longer live. */
   private close(id: string): void {
-    this.live.get(id)?.end('meeting-deleted');
     if (this.live.delete(id)) this.metrics.meetingsActive.dec({});
   }
 }

@@ -58,8 +58,14 @@ export class ForwardingLink {
   }
 }
 
-/** The RTP header fields routing needs, or undefined for a packet too broken to route. */
-export function routingHeader(packet: Buffer): { payloadType: number; headerLength: number } | undefined {
+/** The RTP header fields routing needs. */
+export interface RoutingHeader {
+  readonly payloadType: number;
+  readonly headerLength: number;
+}
+
+/** The routing fields, or undefined for a packet too broken to route. */
+export function routingHeader(packet: Buffer): RoutingHeader | undefined {
   try {
     const header = parseRtpHeader(packet);
     return { payloadType: header.payloadType, headerLength: header.headerLength };

@@ -1,6 +1,6 @@
 import { AudioMixer, createAudioCodec, Resampler, RtpPacketWriter, toneClip, type AudioCodec } from '../media/index.js';
-import { routingHeader } from './forwarding.js';
-import type { OutgoingTrack, PublishedTrack, TrackCodec } from './types.js';
+import type { RoutingHeader } from './forwarding.js';
+import type { OutgoingTrack, TrackCodec } from './types.js';
 
 const MIX_RATE = 48000;
 const FRAME_MS = 20;
@@ -32,9 +32,7 @@ class MixSource {
     private readonly timed: MeetingAudioEvents['codecTime'],
   ) {}
 
-  receive(packet: Buffer): void {
-    const header = routingHeader(packet);
-    if (!header) return;
+  receive(packet: Buffer, header: RoutingHeader): void {
     const decoding = this.decoderFor(header.payloadType);
     if (!decoding) return;
     const started = performance.now();
@@ -106,13 +104,14 @@ export class MeetingAudio {
 
   constructor(private readonly events: MeetingAudioEvents) {}
 
-  addSource(participantId: string, track: PublishedTrack): void {
+  addSource(participantId: string, codecs: readonly TrackCodec[]): void {
     this.mixer.addSource(participantId);
-    const source = new MixSource(track.codecs, (frame) => this.mixer.push(participantId, frame), this.events.codecTime);
-    this.sources.set(participantId, source);
-    track.onRtp((packet) => {
-      if (this.timer) source.receive(packet);
-    });
+    this.sources.set(participantId, new MixSource(codecs, (frame) => this.mixer.push(participantId, frame), this.events.codecTime));
+  }
+
+  /** One of a source's audio packets; decoded only while someone receives the mix. */
+  receive(participantId: string, packet: Buffer, header: RoutingHeader): void {
+    if (this.timer) this.sources.get(participantId)?.receive(packet, header);
   }
 
   /** Adds a receiver of the mix; false when its codec is one the gateway cannot encode. */

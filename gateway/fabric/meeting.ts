@@ -154,7 +154,7 @@ export class Meeting {
     const keyframes = new KeyframeRequests(track, () => this.events.keyframeRequested());
     member.tracks.push({ track, keyframes });
     for (const other of this.members.values()) if (other !== member) this.link(member, track, keyframes, other);
-    if (track.kind === 'audio') this.audio.addSource(member.id, track);
+    if (track.kind === 'audio') this.audio.addSource(member.id, track.codecs);
     else {
       for (const other of this.members.values()) if (other !== member) other.video?.addCandidate(member.id, track, keyframes);
       this.showSpeaker();
@@ -166,7 +166,7 @@ export class Meeting {
       for (const link of member.linksOut) {
         if (link.source === track && link.forward(packet, header.payloadType)) this.events.forwarded(kind);
       }
-      if (kind !== 'video') return;
+      if (kind === 'audio') return this.audio.receive(member.id, packet, header);
       for (const other of this.members.values()) {
         if (other.video?.offer(member.id, packet, header.payloadType, header.headerLength)) this.events.forwarded(kind);
       }
