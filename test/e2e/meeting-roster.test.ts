@@ -6,9 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGatewayProcess, type GatewayProcess } from '../interop/gateway-process.js';
 import { requirePeer } from '../peers/availability.js';
 import { until } from '../support/until.js';
-import { startBaresip, type Baresip } from '../peers/baresip.js';
+import { dialInRoomSystem } from './room-system.js';
+import type { Baresip } from '../peers/baresip.js';
 import { launchChromium, type BrowserParticipant, type ChromiumBrowser } from '../peers/chromium.js';
-import { makeSelfSignedCertificate } from '../peers/openssl-cert.js';
 import { findFreePortBlock } from '../peers/process.js';
 import { removeSippDir, runSipp, startSipp, type SippProcess, type SippResult } from '../peers/sipp.js';
 import { startSocatTlsHop, type TlsHop } from '../peers/tls-hop.js';
@@ -36,18 +36,7 @@ describe.skipIf(rosterPeers.skip)('a browser joining and leaving a meeting with 
     chromium = await launchChromium();
     alice = await chromium.join(url, 'demo', 'Alice');
     bob = await chromium.join(url, 'demo', 'Bob');
-    const base = findFreePortBlock(60);
-    room = await startBaresip({
-      name: 'room',
-      sipPort: base,
-      ctrlPort: base + 2,
-      rtpPorts: [base + 10, base + 59],
-      mediaenc: 'srtp-mand',
-      certificate: makeSelfSignedCertificate(dir, 'room.example').combinedPath,
-      caFile: gateway.caFile,
-    });
-    await room.dial(`sip:demo@127.0.0.1:${gateway.ports.sip.tls};transport=tls`);
-    await room.waitForEvent('CALL_ESTABLISHED', 15_000);
+    room = await dialInRoomSystem(gateway, dir, 'demo');
     for (const browser of [alice, bob]) await until(() => browser.participantCount(), (n) => n === 3);
   });
 

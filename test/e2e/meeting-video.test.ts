@@ -5,11 +5,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGatewayProcess, type GatewayProcess } from '../interop/gateway-process.js';
 import { requirePeer } from '../peers/availability.js';
-import { startBaresip, type Baresip } from '../peers/baresip.js';
+import type { Baresip } from '../peers/baresip.js';
 import { launchChromium, writeToneWav, type BrowserParticipant, type ChromiumBrowser } from '../peers/chromium.js';
-import { makeSelfSignedCertificate } from '../peers/openssl-cert.js';
 import { findFreePortBlock } from '../peers/process.js';
 import { runSipp } from '../peers/sipp.js';
+import { dialInRoomSystem } from './room-system.js';
 import { startSocatTlsHop } from '../peers/tls-hop.js';
 
 const peer = requirePeer('baresip', 'openssl', 'sipp', 'socat', '/usr/bin/chromium');
@@ -33,19 +33,7 @@ describe.skipIf(peer.skip)('H.264 video between a room system (baresip with avco
     // Alice speaks (a steady tone) so that she is the active speaker the room systems see.
     browser = await launchChromium({ fakeAudioFile: writeToneWav(join(dir, 'a880.wav'), 880) });
     alice = await browser.join(`http://127.0.0.1:${gateway.ports.http}/`, 'demo', 'Alice');
-    const base = findFreePortBlock(60);
-    room = await startBaresip({
-      name: 'room',
-      sipPort: base,
-      ctrlPort: base + 2,
-      rtpPorts: [base + 10, base + 59],
-      mediaenc: 'srtp-mand',
-      video: true,
-      certificate: makeSelfSignedCertificate(dir, 'room.example').combinedPath,
-      caFile: gateway.caFile,
-    });
-    await room.dial(`sip:demo@127.0.0.1:${gateway.ports.sip.tls};transport=tls`);
-    await room.waitForEvent('CALL_ESTABLISHED', 15_000);
+    room = await dialInRoomSystem(gateway, dir, 'demo', { video: true });
     // The room system's own tone would make it the speaker: its microphone is muted.
     await room.command('mute');
   });

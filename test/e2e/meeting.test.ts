@@ -6,10 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGatewayProcess, type GatewayProcess } from '../interop/gateway-process.js';
 import { requirePeer } from '../peers/availability.js';
 import { until } from '../support/until.js';
-import { startBaresip, type Baresip } from '../peers/baresip.js';
+import { dialInRoomSystem } from './room-system.js';
+import type { Baresip } from '../peers/baresip.js';
 import { launchChromium, writeToneWav, type BrowserParticipant, type ChromiumBrowser } from '../peers/chromium.js';
-import { makeSelfSignedCertificate } from '../peers/openssl-cert.js';
-import { findFreePortBlock } from '../peers/process.js';
 import { dominantToneCheck, readWav } from '../peers/wav.js';
 
 const peer = requirePeer('baresip', 'openssl', '/usr/bin/chromium');
@@ -36,19 +35,7 @@ describe.skipIf(peer.skip)('a meeting with two browsers and a room system (bares
     // Bob listens only: the room system should hear Alice's tone alone in its mix.
     await bob.page.click('#mute-audio');
 
-    const base = findFreePortBlock(60);
-    room = await startBaresip({
-      name: 'room',
-      sipPort: base,
-      ctrlPort: base + 2,
-      rtpPorts: [base + 10, base + 59],
-      mediaenc: 'srtp-mand',
-      toneHz: 440,
-      certificate: makeSelfSignedCertificate(dir, 'room.example').combinedPath,
-      caFile: gateway.caFile,
-    });
-    await room.dial(`sip:demo@127.0.0.1:${gateway.ports.sip.tls};transport=tls`);
-    await room.waitForEvent('CALL_ESTABLISHED', 15_000);
+    room = await dialInRoomSystem(gateway, dir, 'demo', { toneHz: 440 });
   });
 
   afterAll(async () => {
