@@ -1,4 +1,4 @@
-export { Leg, type LegEndCause } from './leg.js';
+export { Leg, type DigitMethod, type LegEndCause, type LegPeer } from './leg.js';
 export { describeLabel, sipLegLabel } from './security-label.js';
 export type { LegOrigin, MediaSecurity, SecurityLabel, SignallingSecurity, SipLegFacts } from './security-label.js';
 export { TargetDirectory, type CallTarget } from './target.js';

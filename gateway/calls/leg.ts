@@ -9,7 +9,23 @@ export type LegEndCause =
   | 'ack-timeout'
   | 'session-expired'
   | 'shutdown'
-  | 'meeting-ended';
+  | 'meeting-ended'
+  | 'entry-failed'
+  | 'policy-refused';
+
+/** How a DTMF digit arrived: RFC 4733 telephone-event in the media, or SIP INFO. */
+export type DigitMethod = 'rfc4733' | 'info';
+
+/** Who the leg is, beyond its label: for the audit log and for trunk-specific routing. */
+export interface LegPeer {
+  /** How the caller names itself (display name or user), for other participants to read. */
+  readonly name: string;
+  /** Source address of the signalling, as the transport saw it. */
+  readonly address?: string;
+  readonly userAgent?: string;
+  /** The configured trunk the call came through. */
+  readonly trunk?: string;
+}
 
 /**
  * One call leg: a participant's connection to the gateway with its security label and media.
@@ -24,14 +40,20 @@ export class Leg {
   private readonly streamListeners: ((stream: MediaStream) => void)[] = [];
   private readonly endListeners: ((cause: LegEndCause) => void)[] = [];
   private readonly pictureUpdateListeners: (() => void)[] = [];
+  private readonly digitListeners: ((digit: string, method: DigitMethod) => void)[] = [];
+  /** The meeting the leg joined, once it has (for the audit log). */
+  meetingId: string | undefined;
 
   constructor(
     readonly label: SecurityLabel,
     /** Asks the signalling side to end the leg (send BYE). */
     private readonly hangupSignalling: (cause: LegEndCause) => void,
-    /** How the caller names itself (display name or user), for other participants to read. */
-    readonly peerName = 'Caller',
+    readonly peer: LegPeer = { name: 'Caller' },
   ) {}
+
+  get peerName(): string {
+    return this.peer.name;
+  }
 
   get streams(): readonly MediaStream[] {
     return this.mediaStreams;
@@ -72,6 +94,7 @@ export class Leg {
     for (const stream of this.mediaStreams.splice(0)) stream.close();
     this.streamListeners.length = 0;
     this.pictureUpdateListeners.length = 0;
+    this.digitListeners.length = 0;
     for (const listener of this.endListeners.splice(0)) listener(cause);
   }
 
@@ -82,6 +105,20 @@ export class Leg {
 
   onPictureUpdate(listener: () => void): void {
     this.pictureUpdateListeners.push(listener);
+  }
+
+  /** A DTMF digit (0-9 * # A-D) from the peer. Digits are secrets (PINs): never log them. */
+  digitReceived(digit: string, method: DigitMethod): void {
+    for (const listener of [...this.digitListeners]) listener(digit, method);
+  }
+
+  /** Returns a function that removes the listener. */
+  onDigit(listener: (digit: string, method: DigitMethod) => void): () => void {
+    this.digitListeners.push(listener);
+    return () => {
+      const at = this.digitListeners.indexOf(listener);
+      if (at >= 0) this.digitListeners.splice(at, 1);
+    };
   }
 
   onEnded(listener: (cause: LegEndCause) => void): void {

@@ -176,7 +176,7 @@ export class SipCallHandler {
     if (sessionExpires !== undefined) setSessionTimerHeaders(res, sessionExpires);
 
     const dialog = this.options.dialogs.createUasDialog(tx, res);
-    const leg = new Leg(label, () => dialog.bye(), callerName(req));
+    const leg = new Leg(label, () => dialog.bye(), { name: callerName(req), address: inbound.source.address, userAgent: req.headers.get('User-Agent'), trunk: admitted.trunk });
     const call: SipCall = { leg, dialog, answer: result, streams: new Map(), allowPlainRtp: !admitted.requireSrtp };
     this.calls.add(call);
     for (const stream of result.streams) this.openStream(call, stream, sockets.get(stream.index)!);

@@ -3,6 +3,8 @@ export { MeetingDirectory } from './directory.js';
 export type { EncryptionPolicy, MeetingRecord } from './directory.js';
 export type {
   Fabric,
+  JoinRefusal,
+  JoinResult,
   ForwardedReception,
   MediaKind,
   MixedReception,

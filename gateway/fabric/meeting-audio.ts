@@ -144,6 +144,11 @@ export class MeetingAudio {
     this.mixer.play(toneClip(MIX_RATE, tones.map((hz) => ({ hz, ms: 120 }))));
   }
 
+  /** A recorded clip (48 kHz mono) in every mix, e.g. a spoken announcement. */
+  playClip(clip: Int16Array): void {
+    if (this.timer) this.mixer.play(clip);
+  }
+
   stop(): void {
     clearInterval(this.timer);
     this.timer = undefined;

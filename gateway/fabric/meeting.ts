@@ -4,6 +4,7 @@ import { ForwardingLink, KeyframeRequests, routingHeader } from './forwarding.js
 import { MeetingAudio } from './meeting-audio.js';
 import { ActiveSpeaker } from './active-speaker.js';
 import { SpeakerVideo } from './speaker-video.js';
+import type { EncryptionPolicy } from './directory.js';
 import type {
   MediaKind,
   Notice,
@@ -20,8 +21,16 @@ export interface MeetingEvents {
   keyframeRequested(): void;
   frameMixed(): void;
   codecTime(operation: 'decode' | 'encode', seconds: number): void;
+  joined(participant: RosterEntry): void;
   /** A participant left (or was removed); the meeting may now be empty. */
-  left(origin: RosterEntry['origin']): void;
+  left(participant: RosterEntry): void;
+}
+
+export interface MeetingOptions {
+  /** The meeting's encryption policy now (it can change while the meeting runs). */
+  policy(): EncryptionPolicy;
+  /** Spoken to room systems and phones when an unencrypted leg joins under `warn` (48 kHz mono). */
+  unencryptedAnnouncement?: Int16Array;
 }
 
 interface Member {
@@ -51,6 +60,7 @@ export class Meeting {
     readonly id: string,
     readonly name: string,
     private readonly events: MeetingEvents,
+    private readonly options: MeetingOptions,
   ) {
     this.audio = new MeetingAudio({
       frameMixed: () => events.frameMixed(),
@@ -67,6 +77,10 @@ export class Meeting {
 
   roster(): RosterEntry[] {
     return [...this.members.values()].map((m) => m.entry);
+  }
+
+  get hasUnencryptedLeg(): boolean {
+    return [...this.members.values()].some((m) => !m.entry.encrypted);
   }
 
   join(spec: ParticipantSpec): ParticipantSession {
@@ -97,18 +111,28 @@ export class Meeting {
       if (other === member) continue;
       for (const { track, keyframes } of other.tracks) this.link(other, track, keyframes, member);
     }
+    this.events.joined(member.entry);
     this.announce(member, 'joined');
     return this.session(member);
   }
 
   /** Ends every session (the meeting was deleted). */
   end(reason: SessionEndReason): void {
-    for (const member of [...this.members.values()]) {
-      const listeners = member.endListeners.splice(0);
-      this.remove(member, false);
-      for (const listener of listeners) listener(reason);
-    }
+    for (const member of [...this.members.values()]) this.expel(member, reason, false);
     this.audio.stop();
+  }
+
+  /** The policy became `require`: unencrypted legs may not stay. */
+  expelUnencrypted(): void {
+    for (const member of [...this.members.values()]) {
+      if (!member.entry.encrypted) this.expel(member, 'encryption-required', true);
+    }
+  }
+
+  private expel(member: Member, reason: SessionEndReason, announce: boolean): void {
+    const listeners = member.endListeners.splice(0);
+    this.remove(member, announce);
+    for (const listener of listeners) listener(reason);
   }
 
   private session(member: Member): ParticipantSession {
@@ -216,16 +240,20 @@ export class Meeting {
       this.announce(member, 'left');
       this.showSpeaker();
     }
-    this.events.left(member.entry.origin);
+    this.events.left(member.entry);
   }
 
   private announce(member: Member, event: Notice['event']): void {
-    const notice: Notice = { event, participant: member.entry };
+    const notice: Notice = { event, participant: member.entry, text: noticeText(event, member.entry) };
     for (const other of this.members.values()) {
       if (other === member) continue;
       for (const listener of other.noticeListeners) listener(notice);
     }
-    this.audio.playNotice(event);
+    const { unencryptedAnnouncement } = this.options;
+    // `allow` flags the leg on screens only; `warn` also tells those who cannot see a screen.
+    if (event === 'joined' && !member.entry.encrypted && unencryptedAnnouncement && this.options.policy() === 'warn') {
+      this.audio.playClip(unencryptedAnnouncement);
+    } else this.audio.playNotice(event);
     this.broadcastRoster();
   }
 
@@ -233,6 +261,12 @@ export class Meeting {
     const roster = this.roster();
     for (const member of this.members.values()) for (const listener of member.rosterListeners) listener(roster);
   }
+}
+
+/** A join names why a leg is unencrypted, so nobody has to read the roster to learn it. */
+function noticeText(event: Notice['event'], entry: RosterEntry): string {
+  if (event === 'left' || entry.encrypted) return `${entry.name} ${event}`;
+  return entry.origin === 'pstn' ? `${entry.name} joined by phone — this leg is not encrypted` : `${entry.name} joined — this leg is not encrypted`;
 }
 
 function removeItem<T>(items: T[], item: T): void {

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { CallTarget, Leg } from '../calls/index.js';
 import { buildNack, buildPli, parseRtcpFeedback, type MediaStream } from '../media/index.js';
-import type { Fabric, OutgoingTrack, PublishedTrack } from './types.js';
+import type { Fabric, JoinResult, OutgoingTrack, PublishedTrack } from './types.js';
 
 /** A call to `sip:<meeting-id>@gateway`: the answered leg joins that meeting as a room system or phone. */
 export class MeetingCallTarget implements CallTarget {
@@ -11,22 +11,29 @@ export class MeetingCallTarget implements CallTarget {
   ) {}
 
   attach(leg: Leg): void {
+    this.join(leg);
+  }
+
+  /** Joins the leg to the meeting; on a refusal the leg is left as it is, for the caller to end. */
+  join(leg: Leg): JoinResult {
     const streams = new Map(leg.streams.map((stream) => [stream, new SipStreamMedia(stream)]));
     const first = (kind: 'audio' | 'video') => [...streams.values()].find((s) => s.stream.kind === kind);
     const audio = first('audio');
     const video = first('video');
-    const session = this.fabric.join(this.meetingId, {
+    const joined = this.fabric.join(this.meetingId, {
       name: leg.peerName,
       kind: leg.label.origin === 'pstn' ? 'phone' : 'room-system',
       label: leg.label,
       reception: { mode: 'mix', audio: audio?.outgoing, video: video?.outgoing },
     });
-    // The meeting was deleted between the INVITE and its answer.
-    if (!session) return leg.hangup('meeting-ended');
+    if (!joined.ok) return joined;
+    const { session } = joined;
+    leg.meetingId = session.meeting.id;
     for (const media of [audio, video]) if (media) session.publish(media.published);
     if (video) leg.onPictureUpdate(() => video.keyframeRequested());
     leg.onEnded(() => session.leave());
-    session.onEnded(() => leg.hangup('meeting-ended'));
+    session.onEnded((reason) => leg.hangup(reason === 'meeting-deleted' ? 'meeting-ended' : 'policy-refused'));
+    return joined;
   }
 }
 

@@ -6,9 +6,16 @@ import type { SecurityLabel } from '../calls/index.js';
  * connects. Media crosses it as plain RTP; encryption stays in the transports.
  */
 export interface Fabric {
-  /** Joins a meeting, or undefined when no meeting has that ID. */
-  join(meetingId: string, participant: ParticipantSpec): ParticipantSession | undefined;
+  /**
+   * Joins a meeting. Refused when no meeting has that ID, or when the meeting's policy is
+   * `require` and the participant's media is not encrypted. PINs are checked before, by the caller.
+   */
+  join(meetingId: string, participant: ParticipantSpec): JoinResult;
 }
+
+export type JoinRefusal = 'not-found' | 'encryption-required';
+
+export type JoinResult = { readonly ok: true; readonly session: ParticipantSession } | { readonly ok: false; readonly reason: JoinRefusal };
 
 export type MediaKind = 'audio' | 'video';
 
@@ -86,9 +93,12 @@ export interface RosterEntry {
 export interface Notice {
   readonly event: 'joined' | 'left';
   readonly participant: RosterEntry;
+  /** What participants read, e.g. "Carol joined by phone — this leg is not encrypted". */
+  readonly text: string;
 }
 
-export type SessionEndReason = 'meeting-deleted';
+/** Why the meeting ended a session: it was deleted, or its policy became `require` while this leg is unencrypted. */
+export type SessionEndReason = 'meeting-deleted' | 'encryption-required';
 
 export interface ParticipantSession {
   readonly id: string;
@@ -99,7 +109,7 @@ export interface ParticipantSession {
   onRoster(listener: (roster: readonly RosterEntry[]) => void): void;
   /** Others joining and leaving. */
   onNotice(listener: (notice: Notice) => void): void;
-  /** The meeting ended the session (it was deleted); not called after leave(). */
+  /** The meeting ended the session; not called after leave(). */
   onEnded(listener: (reason: SessionEndReason) => void): void;
   leave(): void;
 }

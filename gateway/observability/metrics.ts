@@ -144,6 +144,12 @@ export function createMetrics(options: MetricsOptions = {}) {
       help: 'Meetings with at least one participant.',
       labels: {},
     }),
+    meetingsUnencrypted: labelledGauge({
+      registry,
+      name: 'sipgw_meetings_with_unencrypted_legs',
+      help: 'Live meetings in which at least one participant\'s media is not encrypted (a phone, or a trunk without SRTP).',
+      labels: {},
+    }),
     participants: labelledGauge({
       registry,
       name: 'sipgw_meeting_participants',

@@ -94,12 +94,13 @@ class BrowserConnection {
       sendOffer: (offer) => this.send({ type: 'offer', ...offer }),
       onFailed: () => this.ws.close(1011, 'media connection failed'),
     });
-    const session = this.options.fabric.join(meetingId, { name, kind: 'browser', label: this.label, reception: peer });
-    if (!session) {
+    const joined = this.options.fabric.join(meetingId, { name, kind: 'browser', label: this.label, reception: peer });
+    if (!joined.ok) {
       peer.close();
       // Unknown and deleted meetings look the same (DESIGN.md: IDs are not enumerable).
       return this.fail('not-found', 'There is no meeting with this ID.');
     }
+    const { session } = joined;
     this.peer = peer;
     this.session = session;
     session.publish(peer.audio);

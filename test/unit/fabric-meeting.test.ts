@@ -267,8 +267,9 @@ function join(
   meetingId = 'board-room',
 ): Participant {
   const label = kind === 'browser' ? BROWSER : kind === 'phone' ? PHONE : ROOM;
-  const session = fabric.join(meetingId, { name, kind, label, reception });
-  if (!session) throw new Error(`${name} could not join ${meetingId}`);
+  const joinedMeeting = fabric.join(meetingId, { name, kind, label, reception });
+  if (!joinedMeeting.ok) throw new Error(`${name} could not join ${meetingId}: ${joinedMeeting.reason}`);
+  const { session } = joinedMeeting;
   joined.push(session);
   const participant: Participant = {
     session,
@@ -542,7 +543,7 @@ describe('a meeting of the embedded fabric', () => {
     expect(await metric(metrics, 'sipgw_meetings_active')).toBe(1);
     expect(await metric(metrics, 'sipgw_meeting_participants')).toBe(1);
 
-    expect(fabric.join('board-room', { name: 'Late', kind: 'browser', label: BROWSER, reception: new FakeForwardedReception() })).toBeUndefined();
+    expect(fabric.join('board-room', { name: 'Late', kind: 'browser', label: BROWSER, reception: new FakeForwardedReception() })).toEqual({ ok: false, reason: 'not-found' });
     expect(fabric.callTarget('board-room')).toBeUndefined();
     // Leaving afterwards is harmless and ends nothing twice.
     alice.session.leave();

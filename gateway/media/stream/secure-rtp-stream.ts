@@ -16,6 +16,8 @@ export interface StreamCodec {
 export interface StreamParams {
   kind: 'audio' | 'video';
   codec: StreamCodec;
+  /** RFC 4733 telephone-event, when both sides agreed to it. */
+  telephoneEvent?: StreamCodec;
   /** Our direction: whether we may send and expect to receive. */
   direction: StreamDirection;
   remote: { address?: string; rtpPort: number; rtcpAddress?: string; rtcpPort: number };
@@ -41,6 +43,7 @@ export interface StreamEvents {
 export interface MediaStream {
   readonly kind: 'audio' | 'video';
   readonly codec: StreamCodec;
+  readonly telephoneEvent: StreamCodec | undefined;
   /** Date.now() of the last packet that authenticated (RTP or RTCP), 0 before any. */
   readonly lastReceivedAt: number;
   onRtp(listener: (packet: Buffer) => void): void;
@@ -78,6 +81,10 @@ export class SecureRtpStream implements MediaStream {
 
   get codec(): StreamCodec {
     return this.params.codec;
+  }
+
+  get telephoneEvent(): StreamCodec | undefined {
+    return this.params.telephoneEvent;
   }
 
   /** Applies a new offer/answer round (hold, resume, new address, new keys). */
