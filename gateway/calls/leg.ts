@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { MediaStream } from '../media/index.js';
-import type { SecurityLabel } from './security-label.js';
+import type { AuditRecord } from '../observability/index.js';
+import { describeLabel, type SecurityLabel } from './security-label.js';
 
 export type LegEndCause =
   | 'remote-hangup'
@@ -124,6 +125,22 @@ export class Leg {
   onEnded(listener: (cause: LegEndCause) => void): void {
     if (this.endedCause !== undefined) listener(this.endedCause);
     else this.endListeners.push(listener);
+  }
+
+  /** What the audit log keeps of the leg once it ended: metadata, never a digit or key. */
+  auditRecord(cause: LegEndCause): AuditRecord {
+    const { signalling, media, suite, encrypted } = this.label;
+    return {
+      event: 'leg-ended',
+      origin: this.label.origin,
+      ...(this.meetingId ? { meeting: this.meetingId } : {}),
+      label: { signalling, media, suite, encrypted, description: describeLabel(this.label) },
+      outcome: cause,
+      durationS: Math.round((Date.now() - this.startedAt) / 100) / 10,
+      ...(this.peer.address ? { remoteAddress: this.peer.address } : {}),
+      ...(this.peer.trunk ? { trunk: this.peer.trunk } : {}),
+      ...(this.peer.userAgent ? { userAgent: this.peer.userAgent } : {}),
+    };
   }
 
   /** Milliseconds since any stream last received media that authenticated (RTP or RTCP). */

@@ -17,9 +17,18 @@ import {
   type AnsweredStream,
   type AnswerPolicy,
   type AnswerResult,
+  type CodecSpec,
 } from '../sdp/index.js';
-import { RtpError, RtpSocketPair, SecureRtpStream, type PortAllocator, type StreamEvents } from '../media/index.js';
-import type { Logger, Metrics, CallOutcomeLabel } from '../observability/index.js';
+import {
+  digitFromInfo,
+  RtpError,
+  RtpSocketPair,
+  SecureRtpStream,
+  TelephoneEventReceiver,
+  type PortAllocator,
+  type StreamEvents,
+} from '../media/index.js';
+import type { AuditLog, Logger, Metrics, CallOutcomeLabel } from '../observability/index.js';
 import type { AdmissionPolicy } from '../policy/index.js';
 import { Leg } from './leg.js';
 import { sipLegLabel } from './security-label.js';
@@ -40,6 +49,7 @@ const AUDIO_CODECS = [
   { name: 'PCMU', clockRate: 8000 },
   { name: 'PCMA', clockRate: 8000 },
 ];
+const PSTN_AUDIO_CODECS = AUDIO_CODECS.filter((codec) => codec.name === 'PCMU' || codec.name === 'PCMA');
 // Mode 1 first: browsers fragment large frames with FU-A, which a mode-0 receiver cannot take.
 const VIDEO_CODECS = [
   { name: 'H264', clockRate: 90000, packetizationMode: '1' as const },
@@ -58,6 +68,7 @@ export interface SipCallHandlerOptions {
   host: string;
   metrics: Metrics;
   logger: Logger;
+  audit: AuditLog;
 }
 
 interface SipCall {
@@ -66,7 +77,7 @@ interface SipCall {
   answer: AcceptedAnswer;
   /** The leg's media streams by m-line index. */
   streams: Map<number, SecureRtpStream>;
-  allowPlainRtp: boolean;
+  media: CallMedia;
   sessionTimer?: NodeJS.Timeout;
 }
 
@@ -121,47 +132,67 @@ export class SipCallHandler {
     }
   }
 
-  private reject(tx: ServerTransaction, res: SipResponse, outcome: CallOutcomeLabel, origin: 'sip' | 'pstn' = 'sip'): void {
+  private reject(tx: ServerTransaction, res: SipResponse, outcome: CallOutcomeLabel, origin: 'sip' | 'pstn' = 'sip', trunk?: string): void {
     tx.respond(res);
     this.options.metrics.calls.inc({ origin, outcome });
-    this.options.logger.info({ status: res.status, outcome, transport: tx.inbound.source.transport }, 'call refused');
+    const { source } = tx.inbound;
+    this.options.logger.info({ status: res.status, outcome, transport: source.transport, trunk }, 'call refused');
+    // A challenge is a step of a call, not its end; everything else is a refused attempt.
+    if (outcome === 'challenged') return;
+    this.options.audit.record({
+      event: 'call-refused',
+      origin,
+      outcome,
+      status: res.status,
+      transport: source.transport,
+      remoteAddress: source.address,
+      ...(trunk ? { trunk } : {}),
+      ...userAgentOf(tx.request),
+    });
   }
 
   private async onInvite(tx: InviteServerTransaction): Promise<void> {
     const { request: req, inbound } = tx;
     const { metrics, logger } = this.options;
-    const admitted = this.options.admission.admit(inbound);
-    if (!admitted.ok) return this.reject(tx, createResponse(req, 403), 'forbidden');
+    const admitted = this.options.admission.admit(inbound, req);
+    if (!admitted.ok) {
+      const origin = admitted.trunk ? 'pstn' : 'sip';
+      if (admitted.status === 403) return this.reject(tx, createResponse(req, 403), 'forbidden', origin, admitted.trunk?.name);
+      const res = createResponse(req, 401);
+      for (const challenge of admitted.challenges) res.headers.append('WWW-Authenticate', challenge);
+      return this.reject(tx, res, 'challenged', origin, admitted.trunk.name);
+    }
     const { origin } = admitted;
+    const trunk = admitted.trunk?.name;
 
-    const target = this.options.targets.resolve(req.uri.user);
-    if (!target) return this.reject(tx, createResponse(req, 404), 'not_found', origin);
+    const target = this.options.targets.resolve(req.uri.user, admitted.trunk);
+    if (!target) return this.reject(tx, createResponse(req, 404), 'not_found', origin, trunk);
 
     const sessionExpires = readSessionExpires(req);
     if (sessionExpires !== undefined && sessionExpires < MIN_SESSION_EXPIRES_S) {
       const res = createResponse(req, 422);
       res.headers.set('Min-SE', String(MIN_SESSION_EXPIRES_S));
-      return this.reject(tx, res, 'failed', origin);
+      return this.reject(tx, res, 'failed', origin, trunk);
     }
 
     const sockets = new Map<number, RtpSocketPair>();
     let result: AnswerResult;
     try {
-      result = await this.negotiate(req, !admitted.requireSrtp, sockets);
+      result = await this.negotiate(req, callMedia(admitted.origin, admitted.requireSrtp), sockets);
     } catch (err) {
       if (!(err instanceof RtpError)) throw err;
       // Every media port is taken: overload, not a fault of the caller's.
       const res = createResponse(req, 503);
       res.headers.set('Retry-After', String(OVERLOAD_RETRY_AFTER_S));
-      return this.reject(tx, res, 'overload', origin);
+      return this.reject(tx, res, 'overload', origin, trunk);
     }
     if (!result.ok) {
-      return this.reject(tx, this.notAcceptable(req, result.warning), 'rejected_no_srtp', origin);
+      return this.reject(tx, this.notAcceptable(req, result.warning), 'rejected_no_srtp', origin, trunk);
     }
     // A CANCEL may have come in while the sockets were being bound.
     if (tx.cancel || tx.state !== 'proceeding') {
       for (const socket of sockets.values()) void socket.close();
-      return this.reject(tx, createResponse(req, 487), 'cancelled', origin);
+      return this.reject(tx, createResponse(req, 487), 'cancelled', origin, trunk);
     }
 
     const label = sipLegLabel({
@@ -176,8 +207,13 @@ export class SipCallHandler {
     if (sessionExpires !== undefined) setSessionTimerHeaders(res, sessionExpires);
 
     const dialog = this.options.dialogs.createUasDialog(tx, res);
-    const leg = new Leg(label, () => dialog.bye(), { name: callerName(req), address: inbound.source.address, userAgent: req.headers.get('User-Agent'), trunk: admitted.trunk });
-    const call: SipCall = { leg, dialog, answer: result, streams: new Map(), allowPlainRtp: !admitted.requireSrtp };
+    const leg = new Leg(label, () => dialog.bye(), {
+      name: callerName(req),
+      address: inbound.source.address,
+      ...userAgentOf(req),
+      ...(trunk ? { trunk } : {}),
+    });
+    const call: SipCall = { leg, dialog, answer: result, streams: new Map(), media: callMedia(admitted.origin, admitted.requireSrtp) };
     this.calls.add(call);
     for (const stream of result.streams) this.openStream(call, stream, sockets.get(stream.index)!);
 
@@ -194,18 +230,21 @@ export class SipCallHandler {
       if (cause === 'media-timeout') metrics.mediaTimeouts.inc({ origin: label.origin });
       clearTimeout(call.sessionTimer);
       this.calls.delete(call);
-      logger.info({ leg: leg.id, cause, durationS: (Date.now() - leg.startedAt) / 1000 }, 'leg ended');
+      const durationS = (Date.now() - leg.startedAt) / 1000;
+      logger.info({ leg: leg.id, cause, durationS }, 'leg ended');
+      this.options.audit.record(leg.auditRecord(cause));
     });
 
     metrics.calls.inc({ origin, outcome: 'answered' });
-    logger.info({ leg: leg.id, target: req.uri.user, label, trunk: admitted.trunk }, 'call answered');
+    // A trunk's Request-URI is a phone number: logged as the route taken, never the caller's number.
+    logger.info({ leg: leg.id, target: admitted.trunk ? 'did' : req.uri.user, label, trunk }, 'call answered');
     target.attach(leg);
   }
 
   /** An offer/answer round; sockets for newly accepted streams are bound into `sockets`. */
   private async negotiate(
     req: SipRequest,
-    allowPlainRtp: boolean,
+    media: CallMedia,
     sockets: Map<number, RtpSocketPair>,
     previous?: AcceptedAnswer,
   ): Promise<AnswerResult> {
@@ -217,9 +256,9 @@ export class SipCallHandler {
       throw err;
     }
     const policy: AnswerPolicy = {
-      allowPlainRtp,
+      allowPlainRtp: media.allowPlainRtp,
       localAddress: this.options.mediaAddress,
-      audioCodecs: AUDIO_CODECS,
+      audioCodecs: media.audioCodecs,
       videoCodecs: VIDEO_CODECS,
       rtpPort: async (_kind, index) => {
         const socket = await RtpSocketPair.open({ allocator: this.options.ports, bindAddress: this.options.mediaAddress });
@@ -245,6 +284,7 @@ export class SipCallHandler {
   private openStream(call: SipCall, answered: AnsweredStream, socket: RtpSocketPair): void {
     const stream = new SecureRtpStream(socket, answered, this.streamEvents(call.leg));
     call.streams.set(answered.index, stream);
+    if (stream.kind === 'audio') listenForDigits(stream, call.leg, this.options.metrics);
     call.leg.addStream(stream);
   }
 
@@ -280,7 +320,7 @@ export class SipCallHandler {
     const res = withCapabilities(createResponse(req, 200));
     if (req.body.length > 0) {
       const sockets = new Map<number, RtpSocketPair>();
-      const result = await this.negotiate(req, call.allowPlainRtp, sockets, call.answer);
+      const result = await this.negotiate(req, call.media, sockets, call.answer);
       // RFC 3261 §14.2: a refused re-offer leaves the session as it was.
       if (!result.ok) return tx.respond(this.notAcceptable(req, result.warning));
       this.applyAnswer(call, result, sockets);
@@ -313,10 +353,15 @@ export class SipCallHandler {
 
   private onInfo(call: SipCall, tx: ServerTransaction): void {
     const req = tx.request;
-    // DTMF relay is accepted and not used yet.
-    if (req.body.length === 0 || ACCEPTED_BODIES.includes(contentType(req))) {
-      if (contentType(req) === 'application/media_control+xml' && req.body.includes('picture_fast_update')) {
+    const type = contentType(req);
+    if (req.body.length === 0 || ACCEPTED_BODIES.includes(type)) {
+      if (type === 'application/media_control+xml' && req.body.includes('picture_fast_update')) {
         call.leg.pictureUpdateRequested();
+      }
+      const digit = digitFromInfo(type, req.body);
+      if (digit !== undefined) {
+        this.options.metrics.dtmfDigits.inc({ method: 'info' });
+        call.leg.digitReceived(digit, 'info');
       }
       return tx.respond(createResponse(req, 200));
     }
@@ -340,6 +385,40 @@ export class SipCallHandler {
       if (call.leg.mediaIdleMs(now) >= limitMs) call.leg.hangup('media-timeout');
     }
   }
+}
+
+interface CallMedia {
+  allowPlainRtp: boolean;
+  audioCodecs: readonly CodecSpec[];
+}
+
+/** Phones reach us through G.711 gateways: offering them wideband codecs would only add transcoding somewhere. */
+function callMedia(origin: 'sip' | 'pstn', requireSrtp: boolean): CallMedia {
+  return { allowPlainRtp: !requireSrtp, audioCodecs: origin === 'pstn' ? PSTN_AUDIO_CODECS : AUDIO_CODECS };
+}
+
+/** RFC 4733 events on an audio stream become the leg's digits, whatever the payload type was agreed. */
+function listenForDigits(stream: SecureRtpStream, leg: Leg, metrics: Metrics): void {
+  let receiver: { payloadType: number; events: TelephoneEventReceiver } | undefined;
+  stream.onRtp((packet) => {
+    const payloadType = stream.telephoneEvent?.payloadType;
+    if (payloadType === undefined) return;
+    if (receiver?.payloadType !== payloadType) {
+      receiver = {
+        payloadType,
+        events: new TelephoneEventReceiver(payloadType, (digit) => {
+          metrics.dtmfDigits.inc({ method: 'rfc4733' });
+          leg.digitReceived(digit, 'rfc4733');
+        }),
+      };
+    }
+    receiver.events.receive(packet);
+  });
+}
+
+function userAgentOf(req: SipRequest): { userAgent?: string } {
+  const agent = req.headers.get('User-Agent')?.replace(/[^\x20-\x7e]/g, '').slice(0, 128);
+  return agent ? { userAgent: agent } : {};
 }
 
 function methodNotAllowed(req: SipRequest): SipResponse {

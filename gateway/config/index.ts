@@ -1,4 +1,4 @@
-export { loadConfig, type LoadConfigOptions } from './load-config.js';
+export { loadConfig, normalizeNumber, type LoadConfigOptions } from './load-config.js';
 export { ConfigError } from './config-error.js';
-export { isTrustedSource } from './trust.js';
-export type { GatewayConfig, LogLevel, TlsFiles, Trunk } from './types.js';
+export { candidateTrunks } from './trust.js';
+export type { DidTarget, GatewayConfig, LogLevel, MeetingConfig, TlsFiles, Trunk } from './types.js';

@@ -4,7 +4,7 @@ import path from 'node:path';
 import YAML from 'yaml';
 import { ConfigError } from './config-error.js';
 import { isValidSource } from './trust.js';
-import type { EncryptionPolicy, GatewayConfig, LogLevel, MeetingConfig, Trunk } from './types.js';
+import type { DidTarget, EncryptionPolicy, GatewayConfig, LogLevel, MeetingConfig, Trunk } from './types.js';
 
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 const POLICIES: readonly EncryptionPolicy[] = ['require', 'warn', 'allow'];
@@ -30,6 +30,7 @@ const SHAPE: Shape = {
   meetings: true,
   admin: { token: true },
   log: { level: true },
+  audit: { file: true },
   certs: { devDir: true },
 };
 interface Shape {
@@ -53,6 +54,7 @@ const ENV_KEYS: Record<string, { key: string; kind: EnvKind }> = {
   SIPGW_MEDIA_TIMEOUT_S: { key: 'media.timeoutS', kind: 'number' },
   SIPGW_ADMIN_TOKEN: { key: 'admin.token', kind: 'string' },
   SIPGW_LOG_LEVEL: { key: 'log.level', kind: 'string' },
+  SIPGW_AUDIT_FILE: { key: 'audit.file', kind: 'string' },
   SIPGW_CERTS_DEV_DIR: { key: 'certs.devDir', kind: 'string' },
 };
 
@@ -268,16 +270,18 @@ function validate(values: Values, fromFile: boolean): GatewayConfig {
     fail('media.ports', `range ${mediaPorts.min}-${mediaPorts.max} contains sip.udpPort ${sip.udpPort}`);
   }
 
+  const configuredMeetings = meetings(values.get('meetings')?.value, fromFile, fail);
   return {
     bind,
     host,
     sip,
     http,
     media: { ports: mediaPorts, timeoutS: timeoutS as number },
-    trunks: trunks(values.get('trunks')?.value, fail),
-    meetings: meetings(values.get('meetings')?.value, fromFile, fail),
+    trunks: trunks(values.get('trunks')?.value, new Set(configuredMeetings.map((m) => m.id.toLowerCase())), fail),
+    meetings: configuredMeetings,
     admin: adminToken(values.get('admin.token')?.value, fail),
     log: { level: level as LogLevel },
+    audit: { file: string('audit.file') === 'stdout' ? 'stdout' : (filePath('audit.file') ?? 'stdout') },
     certs: { devDir: filePath('certs.devDir') ?? path.resolve(values.cwd, 'certs/dev') },
   };
 }
@@ -319,32 +323,93 @@ function portRange(value: unknown, fail: (problem: string) => never): { min: num
   return { min: evenMin, max: max as number };
 }
 
-function trunks(value: unknown, fail: (key: string, problem: string) => never): Trunk[] {
+const TRUNK_KEYS = ['name', 'sources', 'transport', 'digest', 'tlsIdentity', 'dids'];
+const TRUNK_TRANSPORTS: readonly Trunk['transport'][] = ['udp', 'tcp', 'tls'];
+
+/** Carriers write numbers as +49 30 1234-56 or 4930123456: compare without `+` and visual separators (RFC 3966). */
+export function normalizeNumber(number: string): string {
+  return number.replace(/[\s\-.()]/g, '').replace(/^\+/, '');
+}
+
+function trunks(value: unknown, meetingIds: ReadonlySet<string>, fail: (key: string, problem: string) => never): Trunk[] {
   if (value === undefined) return [];
   if (!Array.isArray(value)) return fail('trunks', `must be a list, got ${describe(value)}`);
   const seen = new Set<string>();
   return value.map((entry: unknown, i) => {
     const key = `trunks[${i}]`;
     if (!isMapping(entry)) return fail(key, `must be a mapping with name and sources, got ${describe(entry)}`);
-    const extra = Object.keys(entry).find((k) => k !== 'name' && k !== 'sources');
+    const extra = Object.keys(entry).find((k) => !TRUNK_KEYS.includes(k));
     if (extra !== undefined) fail(`${key}.${extra}`, 'unknown key');
-    const { name, sources } = entry;
+    const { name, sources = [], transport = 'udp', digest, tlsIdentity, dids } = entry;
     if (typeof name !== 'string' || !/^[A-Za-z0-9_.-]{1,64}$/.test(name)) {
       fail(`${key}.name`, `must be 1-64 letters, digits or "_.-", got ${describe(name)}`);
     }
     if (seen.has(name as string)) fail(`${key}.name`, `duplicate trunk name ${describe(name)}`);
     seen.add(name as string);
-    if (!Array.isArray(sources) || sources.length === 0) {
-      fail(`${key}.sources`, `must be a non-empty list of addresses or CIDR blocks, got ${describe(sources)}`);
+    if (!(TRUNK_TRANSPORTS as readonly unknown[]).includes(transport)) {
+      fail(`${key}.transport`, `must be one of ${TRUNK_TRANSPORTS.join('|')}, got ${describe(transport)}`);
     }
+    if (!Array.isArray(sources)) fail(`${key}.sources`, `must be a list of addresses or CIDR blocks, got ${describe(sources)}`);
     const checked = (sources as unknown[]).map((source, j) => {
       if (typeof source !== 'string' || !isValidSource(source.trim())) {
         return fail(`${key}.sources[${j}]`, `must be an IPv4/IPv6 address or CIDR block, got ${describe(source)}`);
       }
       return source.trim();
     });
-    return { name: name as string, sources: checked };
+    const trunk: Trunk = {
+      name: name as string,
+      sources: checked,
+      transport: transport as Trunk['transport'],
+      dids: trunkDids(dids, `${key}.dids`, meetingIds, fail),
+    };
+    if (digest !== undefined) trunk.digest = trunkDigest(digest, `${key}.digest`, fail);
+    // Anyone could claim to be a trunk that names no address and asks for no password.
+    if (checked.length === 0 && !trunk.digest) fail(`${key}.sources`, 'must list at least one address or CIDR block when the trunk has no digest credentials');
+    if (tlsIdentity !== undefined) {
+      if (trunk.transport !== 'tls') fail(`${key}.tlsIdentity`, 'needs transport: tls');
+      if (typeof tlsIdentity !== 'string' || !isHostName(tlsIdentity.trim())) {
+        fail(`${key}.tlsIdentity`, `must be the DNS name in the carrier's client certificate, got ${describe(tlsIdentity)}`);
+      }
+      trunk.tlsIdentity = (tlsIdentity as string).trim().toLowerCase();
+    }
+    return trunk;
   });
+}
+
+function trunkDigest(value: unknown, key: string, fail: (key: string, problem: string) => never): NonNullable<Trunk['digest']> {
+  if (!isMapping(value)) return fail(key, `must be a mapping with username and password, got ${describe(value)}`);
+  const extra = Object.keys(value).find((k) => k !== 'username' && k !== 'password');
+  if (extra !== undefined) fail(`${key}.${extra}`, 'unknown key');
+  const { username, password } = value;
+  if (typeof username !== 'string' || !/^[A-Za-z0-9_.+-]{1,64}$/.test(username)) {
+    fail(`${key}.username`, `must be 1-64 letters, digits or "_.+-", got ${describe(username)}`);
+  }
+  if (typeof password !== 'string' || password.length < 8 || password.length > 128) {
+    fail(`${key}.password`, `must be a string of 8-128 characters, got ${describeSecret(password)}`);
+  }
+  return { username: username as string, password: password as string };
+}
+
+function trunkDids(
+  value: unknown,
+  key: string,
+  meetingIds: ReadonlySet<string>,
+  fail: (key: string, problem: string) => never,
+): Map<string, DidTarget> {
+  if (value === undefined) return new Map();
+  if (!isMapping(value)) return fail(key, `must map each number the trunk delivers to "ivr" or {meeting: <id>}, got ${describe(value)}`);
+  const dids = new Map<string, DidTarget>();
+  for (const [number, target] of Object.entries(value)) {
+    const normalized = normalizeNumber(number);
+    if (!/^[A-Za-z0-9*#_~-]{1,64}$/.test(normalized)) fail(`${key}.${number}`, 'must be a number (digits, optionally with + and separators) or a SIP user');
+    if (dids.has(normalized)) fail(`${key}.${number}`, 'is listed twice');
+    if (target === 'ivr') dids.set(normalized, { kind: 'ivr' });
+    else if (isMapping(target) && Object.keys(target).length === 1 && typeof target.meeting === 'string') {
+      if (!meetingIds.has(target.meeting.toLowerCase())) fail(`${key}.${number}.meeting`, `names no configured meeting: ${describe(target.meeting)}`);
+      dids.set(normalized, { kind: 'meeting', meetingId: target.meeting });
+    } else fail(`${key}.${number}`, `must be "ivr" or {meeting: <id>}, got ${describe(target)}`);
+  }
+  return dids;
 }
 
 function meetings(
@@ -359,9 +424,9 @@ function meetings(
   return value.map((entry: unknown, i) => {
     const key = `meetings[${i}]`;
     if (!isMapping(entry)) return fail(key, `must be a mapping with id and optionally name, pin, policy, got ${describe(entry)}`);
-    const extra = Object.keys(entry).find((k) => !['id', 'name', 'pin', 'policy'].includes(k));
+    const extra = Object.keys(entry).find((k) => !['id', 'name', 'pin', 'policy', 'dialInId'].includes(k));
     if (extra !== undefined) fail(`${key}.${extra}`, 'unknown key');
-    const { id, name, pin, policy = 'warn' } = entry;
+    const { id, name, pin, policy = 'warn', dialInId } = entry;
     if (typeof id !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(id)) {
       return fail(`${key}.id`, `must be 1-64 letters, digits, "_" or "-", got ${describe(id)}`);
     }
@@ -380,11 +445,15 @@ function meetings(
     if (!(POLICIES as readonly unknown[]).includes(policy)) {
       fail(`${key}.policy`, `must be one of ${POLICIES.join('|')}, got ${describe(policy)}`);
     }
+    if (dialInId !== undefined && (typeof dialInId !== 'string' || !/^\d{4,16}$/.test(dialInId))) {
+      fail(`${key}.dialInId`, `must be a string of 4-16 digits (quote it in YAML), got ${describe(dialInId)}`);
+    }
     return {
       id,
       ...(name === undefined ? {} : { name: (name as string).trim() }),
       ...(pin === undefined ? {} : { pin: pin as string }),
       policy: policy as EncryptionPolicy,
+      ...(dialInId === undefined ? {} : { dialInId: dialInId as string }),
     };
   });
 }

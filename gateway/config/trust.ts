@@ -1,5 +1,5 @@
 import { BlockList, isIP } from 'node:net';
-import type { GatewayConfig } from './types.js';
+import type { Trunk } from './types.js';
 
 /** Parses `address` or `address/prefix`; undefined when either part is malformed. */
 function parseSource(source: string): { address: string; family: 'ipv4' | 'ipv6'; prefix: number } | undefined {
@@ -20,18 +20,18 @@ export function isValidSource(source: string): boolean {
 }
 
 // One BlockList per trunk, built on first use for each config object.
-const compiled = new WeakMap<GatewayConfig['trunks'], { name: string; list: BlockList }[]>();
+const compiled = new WeakMap<readonly Trunk[], { trunk: Trunk; list: BlockList }[]>();
 
-function compile(trunks: GatewayConfig['trunks']): { name: string; list: BlockList }[] {
+function compile(trunks: readonly Trunk[]): { trunk: Trunk; list: BlockList }[] {
   let lists = compiled.get(trunks);
   if (!lists) {
-    lists = trunks.map(({ name, sources }) => {
+    lists = trunks.map((trunk) => {
       const list = new BlockList();
-      for (const source of sources) {
+      for (const source of trunk.sources) {
         const parsed = parseSource(source);
         if (parsed) list.addSubnet(parsed.address, parsed.prefix, parsed.family);
       }
-      return { name, list };
+      return { trunk, list };
     });
     compiled.set(trunks, lists);
   }
@@ -39,14 +39,17 @@ function compile(trunks: GatewayConfig['trunks']): { name: string; list: BlockLi
 }
 
 /**
- * The trusted trunk a packet or connection from `address` belongs to, if any.
- * IPv4-mapped IPv6 addresses (`::ffff:192.0.2.1`) match IPv4 blocks and vice versa.
+ * The trunks a request from `address` over `transport` may belong to, in configuration order:
+ * those whose transport matches and whose sources hold the address (a trunk with no sources holds
+ * every address, and proves itself with digest credentials instead). IPv4-mapped IPv6 addresses
+ * (`::ffff:192.0.2.1`) match IPv4 blocks and vice versa.
  */
-export function isTrustedSource(config: Pick<GatewayConfig, 'trunks'>, address: string): { trunk: string } | undefined {
+export function candidateTrunks(trunks: readonly Trunk[], address: string, transport: Trunk['transport']): Trunk[] {
   const bare = address.replace(/%.*$/, ''); // IPv6 zone index, e.g. fe80::1%eth0
   const version = isIP(bare);
-  if (version === 0) return undefined;
+  if (version === 0) return [];
   const family = version === 4 ? 'ipv4' : 'ipv6';
-  const match = compile(config.trunks).find(({ list }) => list.check(bare, family));
-  return match ? { trunk: match.name } : undefined;
+  return compile(trunks)
+    .filter(({ trunk, list }) => trunk.transport === transport && (trunk.sources.length === 0 || list.check(bare, family)))
+    .map(({ trunk }) => trunk);
 }

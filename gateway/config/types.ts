@@ -1,11 +1,22 @@
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
+/** Where a trunk's dialled number leads: the dial-in IVR (meeting ID, then PIN) or one meeting (PIN only). */
+export type DidTarget = { kind: 'ivr' } | { kind: 'meeting'; meetingId: string };
+
 /** A carrier's SIP trunk: the only peers allowed to use UDP/TCP and plain RTP. */
 export interface Trunk {
   /** Short identifier (letters, digits, `_ . -`), safe to show in logs and audit records. */
   name: string;
-  /** IPv4/IPv6 addresses or CIDR blocks the trunk sends from. */
+  /** IPv4/IPv6 addresses or CIDR blocks the trunk sends from; empty means any address, which needs `digest`. */
   sources: string[];
+  /** The SIP transport the trunk uses; a request over another transport is not this trunk's. */
+  transport: 'udp' | 'tcp' | 'tls';
+  /** When set, every INVITE must carry digest credentials for this user (the gateway challenges). */
+  digest?: { username: string; password: string };
+  /** TLS trunks only: the name (subject CN or a DNS SAN) the carrier's verified client certificate must carry. */
+  tlsIdentity?: string;
+  /** The numbers the trunk delivers (Request-URI user, compared without `+` and visual separators). */
+  dids: Map<string, DidTarget>;
 }
 
 /** How a meeting treats a leg whose media is not encrypted: refuse it, admit it flagged to everyone, or admit it. */
@@ -20,6 +31,8 @@ export interface MeetingConfig {
   /** 4-12 digits. */
   pin?: string;
   policy: EncryptionPolicy;
+  /** 4-16 digits that phone callers type at the IVR; a numeric `id` is its own dial-in ID. */
+  dialInId?: string;
 }
 
 export interface TlsFiles {
@@ -55,6 +68,8 @@ export interface GatewayConfig {
   /** Bearer token for `/api/`; the admin API refuses every request while it is unset. */
   admin: { token?: string };
   log: { level: LogLevel };
+  /** Where the audit log goes: an absolute file path (appended), or `stdout`. */
+  audit: { file: string };
   /** Absolute directory for the generated dev CA and server certificate. */
   certs: { devDir: string };
 }

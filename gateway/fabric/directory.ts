@@ -1,4 +1,4 @@
-import { randomBytes, scryptSync, timingSafeEqual } from 'node:crypto';
+import { randomBytes, randomInt, scryptSync, timingSafeEqual } from 'node:crypto';
 import type { GatewayConfig } from '../config/index.js';
 
 type MeetingConfig = GatewayConfig['meetings'][number];
@@ -9,6 +9,8 @@ export interface MeetingRecord {
   name: string;
   policy: EncryptionPolicy;
   hasPin: boolean;
+  /** Digits phone callers type at the IVR; absent when the meeting cannot be reached that way. */
+  dialInId?: string;
   /** ISO 8601. */
   createdAt: string;
   source: 'config' | 'api';
@@ -94,6 +96,11 @@ function checkPolicy(policy: EncryptionPolicy): EncryptionPolicy {
   return policy;
 }
 
+/** 10 random digits for the IVR: with the PIN guard's lockouts, too many to walk through by phone. */
+function randomDialInId(): string {
+  return String(randomInt(1_000_000_000, 10_000_000_000));
+}
+
 /** 128 random bits as 26 base32hex characters (0-9 a-v): a case-insensitive lookup keeps every bit. */
 function randomId(): string {
   return BigInt(`0x${randomBytes(16).toString('hex')}`).toString(32).padStart(26, '0');
@@ -105,6 +112,8 @@ function randomId(): string {
  */
 export class MeetingDirectory {
   private readonly entries = new Map<string, Entry>();
+  /** Dial-in ID → meeting id (lower-cased key of `entries`). */
+  private readonly dialIns = new Map<string, string>();
   private readonly deletedListeners: ((id: string) => void)[] = [];
   private readonly changedListeners: ((record: MeetingRecord) => void)[] = [];
   // Unknown meetings cost the same hash as wrong PINs, so timing does not tell them apart.
@@ -115,8 +124,22 @@ export class MeetingDirectory {
       if (!ID_PATTERN.test(meeting.id)) throw new MeetingInputError('id', `"${meeting.id}" must be 1-64 of A-Z a-z 0-9 _ -`);
       if (RESERVED_IDS.has(meeting.id.toLowerCase())) throw new MeetingInputError('id', `"${meeting.id}" is reserved`);
       if (this.entries.has(meeting.id.toLowerCase())) throw new MeetingInputError('id', `"${meeting.id}" is configured twice`);
-      this.add(meeting.id, meeting, 'config');
+      const dialInId = meeting.dialInId ?? (/^\d{4,16}$/.test(meeting.id) ? meeting.id : undefined);
+      if (dialInId !== undefined && this.dialIns.has(dialInId)) throw new MeetingInputError('id', `dial-in ID of "${meeting.id}" is used twice`);
+      this.add(meeting.id, meeting, 'config', dialInId);
     }
+  }
+
+  /** The meeting a phone caller means by the digits typed at the IVR. */
+  findByDialIn(digits: string): MeetingRecord | undefined {
+    const id = this.dialIns.get(digits);
+    return id === undefined ? undefined : this.get(id);
+  }
+
+  /** Whether the meeting asks for a PIN; undefined for an unknown meeting. */
+  hasPin(id: string): boolean | undefined {
+    const entry = this.entry(id);
+    return entry && entry.pin !== undefined;
   }
 
   /** Ids compare ignoring ASCII case; anything that is not a well-formed id finds nothing. */
@@ -133,7 +156,9 @@ export class MeetingDirectory {
   create(input: MeetingInput): MeetingRecord {
     let id = randomId();
     while (this.entries.has(id)) id = randomId();
-    return { ...this.add(id, input, 'api').record };
+    let dialInId = randomDialInId();
+    while (this.dialIns.has(dialInId)) dialInId = randomDialInId();
+    return { ...this.add(id, input, 'api', dialInId).record };
   }
 
   /** Applies all changes or, when one is invalid (MeetingInputError), none. Undefined for an unknown id. */
@@ -158,6 +183,7 @@ export class MeetingDirectory {
     const entry = this.entry(id);
     if (!entry) return false;
     this.entries.delete(entry.record.id.toLowerCase());
+    if (entry.record.dialInId !== undefined) this.dialIns.delete(entry.record.dialInId);
     for (const listener of this.deletedListeners) listener(entry.record.id);
     return true;
   }
@@ -185,16 +211,17 @@ export class MeetingDirectory {
     return ID_PATTERN.test(id) ? this.entries.get(id.toLowerCase()) : undefined;
   }
 
-  private add(id: string, input: MeetingInput, source: MeetingRecord['source']): Entry {
+  private add(id: string, input: MeetingInput, source: MeetingRecord['source'], dialInId: string | undefined): Entry {
     if (this.entries.size >= MAX_MEETINGS) throw new MeetingLimitError(MAX_MEETINGS);
     const name = input.name === undefined ? id : checkName(input.name);
     const policy = checkPolicy(input.policy ?? 'warn');
     const pin = input.pin === undefined ? undefined : hashPin(checkPin(input.pin));
     const entry: Entry = {
-      record: { id, name, policy, hasPin: pin !== undefined, createdAt: new Date().toISOString(), source },
+      record: { id, name, policy, hasPin: pin !== undefined, createdAt: new Date().toISOString(), source, ...(dialInId ? { dialInId } : {}) },
       ...(pin ? { pin } : {}),
     };
     this.entries.set(id.toLowerCase(), entry);
+    if (dialInId !== undefined) this.dialIns.set(dialInId, id.toLowerCase());
     return entry;
   }
 }

@@ -16,3 +16,4 @@ export {
 } from './metrics.js';
 export type { LabelledCounter, LabelledGauge } from './labelled-metric.js';
 export { createLogger, type Logger } from './logging.js';
+export { AuditLog, type AuditRecord } from './audit.js';

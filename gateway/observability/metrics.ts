@@ -18,6 +18,7 @@ export const ORIGINS = ['sip', 'pstn', 'webrtc', 'h323'] as const;
 export const CALL_OUTCOMES = [
   'answered',
   'rejected_no_srtp',
+  'challenged',
   'forbidden',
   'not_found',
   'cancelled',
@@ -26,6 +27,9 @@ export const CALL_OUTCOMES = [
   'overload',
 ] as const;
 export const MEDIA_ENCRYPTIONS = ['dtls-srtp', 'sdes-srtp', 'h235', 'none'] as const;
+export const DTMF_METHODS = ['rfc4733', 'info'] as const;
+export const PIN_RESULTS = ['ok', 'wrong', 'locked'] as const;
+export const LOCKOUT_SCOPES = ['source', 'meeting'] as const;
 export const MEDIA_KINDS = ['audio', 'video'] as const;
 export const CODEC_OPERATIONS = ['decode', 'encode'] as const;
 
@@ -143,6 +147,30 @@ export function createMetrics(options: MetricsOptions = {}) {
       name: 'sipgw_meetings_active',
       help: 'Meetings with at least one participant.',
       labels: {},
+    }),
+    policyRefusals: labelledCounter({
+      registry,
+      name: 'sipgw_policy_refusals_total',
+      help: 'Legs refused because their media is not encrypted and the meeting\'s policy is require, by origin.',
+      labels: { origin: ORIGINS },
+    }),
+    dtmfDigits: labelledCounter({
+      registry,
+      name: 'sipgw_dtmf_digits_total',
+      help: 'DTMF digits received, by method (RFC 4733 telephone-event or SIP INFO); the digits themselves are never recorded.',
+      labels: { method: DTMF_METHODS },
+    }),
+    pinAttempts: labelledCounter({
+      registry,
+      name: 'sipgw_pin_attempts_total',
+      help: 'Meeting PIN attempts by result; locked means refused unchecked during a lockout.',
+      labels: { result: PIN_RESULTS },
+    }),
+    pinLockouts: labelledCounter({
+      registry,
+      name: 'sipgw_pin_lockouts_total',
+      help: 'PIN lockouts started, by scope: one source address, or one meeting.',
+      labels: { scope: LOCKOUT_SCOPES },
     }),
     meetingsUnencrypted: labelledGauge({
       registry,

@@ -1,5 +1,5 @@
-import { isTrustedSource, type GatewayConfig } from '../config/index.js';
-import type { InboundMessage } from '../sip/index.js';
+import { candidateTrunks, type GatewayConfig, type Trunk } from '../config/index.js';
+import { DigestServer, type InboundMessage, type SipRequest, type TlsInfo } from '../sip/index.js';
 
 export type Admission =
   | {
@@ -8,21 +8,58 @@ export type Admission =
       origin: 'sip' | 'pstn';
       /** Whether the offer must carry an acceptable SDES-SRTP suite (DESIGN.md, security model). */
       requireSrtp: boolean;
-      trunk?: string;
+      trunk?: Trunk;
     }
-  | { ok: false };
+  /** Answer 401 with these `WWW-Authenticate` values: a digest trunk's request without (fresh) credentials. */
+  | { ok: false; status: 401; challenges: string[]; trunk: Trunk }
+  /** Answer 403: not a trunk and not TLS, or a trunk's credentials were wrong. */
+  | { ok: false; status: 403; trunk?: Trunk };
 
 /**
  * Who may start a call over which transport. Over TLS anyone may call but must bring SRTP; over
- * UDP and TCP only configured trusted trunks may call at all, and only they may use plain RTP.
+ * UDP and TCP only configured trunks may call at all, and only they may use plain RTP. A trunk is
+ * recognised by transport and source address, and proves itself further with digest credentials
+ * or a TLS client certificate where configured.
  */
 export class AdmissionPolicy {
-  constructor(private readonly config: Pick<GatewayConfig, 'trunks'>) {}
+  private readonly digest = new DigestServer();
 
-  admit(inbound: Pick<InboundMessage, 'source'>): Admission {
-    const trusted = isTrustedSource(this.config, inbound.source.address);
-    if (trusted) return { ok: true, origin: 'pstn', requireSrtp: false, trunk: trusted.trunk };
-    if (inbound.source.transport === 'tls') return { ok: true, origin: 'sip', requireSrtp: true };
-    return { ok: false };
+  constructor(private readonly config: Pick<GatewayConfig, 'trunks' | 'host'>) {}
+
+  admit(inbound: Pick<InboundMessage, 'source' | 'tls'>, request: SipRequest): Admission {
+    const { address, transport } = inbound.source;
+    const candidates = candidateTrunks(this.config.trunks, address, transport).filter((trunk) => hasIdentity(trunk, inbound.tls));
+    const open = candidates.find((trunk) => !trunk.digest);
+    if (open) return trunkAdmission(open);
+    const withDigest = candidates.filter((trunk) => trunk.digest);
+    if (withDigest.length > 0) return this.authenticate(request, withDigest);
+    if (transport === 'tls') return { ok: true, origin: 'sip', requireSrtp: true };
+    return { ok: false, status: 403 };
   }
+
+  private authenticate(request: SipRequest, trunks: Trunk[]): Admission {
+    const realm = this.config.host;
+    const verdict = this.digest.verifyAuthorization(request, (username) => trunks.find((t) => t.digest?.username === username)?.digest?.password, realm);
+    if (verdict.ok) return trunkAdmission(trunks.find((t) => t.digest?.username === verdict.user)!);
+    const challenged = trunks[0]!;
+    if (verdict.reason === 'missing' || verdict.reason === 'stale') {
+      // RFC 8760: strongest first; MD5 stays for carriers' older equipment.
+      const stale = { stale: verdict.reason === 'stale' };
+      const challenges = [this.digest.createChallenge(realm, 'SHA-256', stale).header, this.digest.createChallenge(realm, 'MD5', stale).header];
+      return { ok: false, status: 401, challenges, trunk: challenged };
+    }
+    return { ok: false, status: 403, trunk: challenged };
+  }
+}
+
+function trunkAdmission(trunk: Trunk): Admission {
+  return { ok: true, origin: 'pstn', requireSrtp: false, trunk };
+}
+
+/** A TLS trunk with an identity admits only a verified client certificate naming it. */
+function hasIdentity(trunk: Trunk, tls: TlsInfo | undefined): boolean {
+  if (!trunk.tlsIdentity) return true;
+  if (!tls?.peerVerified) return false;
+  const names = [...(tls.peerDnsNames ?? []), tls.peerSubject?.toLowerCase()];
+  return names.includes(trunk.tlsIdentity);
 }

@@ -411,12 +411,19 @@ function explainedAnswer(err: unknown): SipResponse | undefined {
 }
 
 function tlsInfo(socket: TLSSocket): TlsInfo {
-  const subject = socket.getPeerCertificate()?.subject?.CN;
+  const certificate = socket.getPeerCertificate();
+  const subject = certificate?.subject?.CN;
+  const dnsNames = (certificate?.subjectaltname ?? '')
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry.startsWith('DNS:'))
+    .map((entry) => entry.slice(4).toLowerCase());
   return {
     version: socket.getProtocol() ?? 'unknown',
     cipher: socket.getCipher()?.name ?? 'unknown',
     peerVerified: socket.authorized,
     ...(typeof subject === 'string' ? { peerSubject: subject } : {}),
+    peerDnsNames: dnsNames,
   };
 }
 

@@ -17,6 +17,8 @@ export interface TlsInfo {
   /** Whether the peer presented a certificate that verified against the configured CA. */
   peerVerified: boolean;
   peerSubject?: string;
+  /** The DNS names in the peer certificate's subjectAltName, lower-cased. */
+  peerDnsNames?: string[];
 }
 
 /** A message as it arrived, with the facts later layers need to decide trust and routing. */
