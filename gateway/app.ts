@@ -7,8 +7,10 @@ import type { GatewayConfig } from './config/index.js';
 import { EmbeddedFabric, MeetingDirectory } from './fabric/index.js';
 import { createHttpServer, type ReadyState } from './http/index.js';
 import { PortAllocator } from './media/index.js';
-import { createLogger, createMetrics, type Logger, type Metrics } from './observability/index.js';
-import { AdmissionPolicy } from './policy/index.js';
+import { DialIn } from './ivr/index.js';
+import { AuditLog, createLogger, createMetrics, type Logger, type Metrics } from './observability/index.js';
+import { AdmissionPolicy, PinGuard } from './policy/index.js';
+import { loadPrompts } from './prompts/index.js';
 import { DialogLayer, SipTransportLayer, TransactionLayer } from './sip/index.js';
 import { EchoTarget } from './testcall/index.js';
 import { attachSignalling } from './webrtc/index.js';
@@ -45,11 +47,29 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
     }
   });
 
+  const prompts = loadPrompts();
+  const audit = new AuditLog(config.audit.file);
   const meetings = new MeetingDirectory(config.meetings);
-  const fabric = new EmbeddedFabric(meetings, metrics);
+  const fabric = new EmbeddedFabric(meetings, metrics, { unencryptedAnnouncement: prompts.at48k('unencrypted-joined') });
+  const pins = new PinGuard({
+    verify: (id, pin) => meetings.verifyPin(id, pin),
+    attempted: (result) => metrics.pinAttempts.inc({ result }),
+    lockedOut: (scope) => {
+      metrics.pinLockouts.inc({ scope });
+      logger.warn({ scope }, 'PIN entry locked out after repeated failures');
+    },
+  });
+  const dialIn = new DialIn({
+    meetings,
+    join: (leg, id) => fabric.callTarget(id)?.join(leg) ?? { ok: false, reason: 'not-found' },
+    pins,
+    prompts,
+    policyRefused: (leg) => metrics.policyRefusals.inc({ origin: leg.label.origin }),
+  });
   const targets = new TargetDirectory();
   targets.register('echo', new EchoTarget());
-  targets.addResolver((user) => fabric.callTarget(user));
+  targets.addResolver((user) => dialIn.meeting(user));
+  targets.routeDids((did) => (did.kind === 'ivr' ? dialIn.ivr() : dialIn.meeting(did.meetingId)));
   const mediaAddress = isUnspecified(config.bind) ? config.host : config.bind;
   const calls = new SipCallHandler({
     dialogs,
@@ -61,6 +81,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
     host: config.host,
     metrics,
     logger,
+    audit,
   });
 
   const clientCa = config.sip.tls.clientCa ? await readFile(config.sip.tls.clientCa, 'utf8') : undefined;
@@ -86,7 +107,15 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
     adminToken: config.admin.token,
     participants: (id) => fabric.participants(id),
   });
-  const signalling = attachSignalling(http, { fabric, bindAddress: mediaAddress, logger });
+  const signalling = attachSignalling(http, {
+    fabric,
+    bindAddress: mediaAddress,
+    logger,
+    access: {
+      // Unknown IDs go through the guard too: guessing IDs costs tries like guessing PINs.
+      check: (id, pin, source) => (meetings.hasPin(id) === false || pins.attempt(id, pin ?? '', source) === 'ok' ? 'ok' : 'denied'),
+    },
+  });
   const httpPort = await listen(http, config.http.port, config.bind);
   ready = { sip: { udp: sip.udp ?? 0, tcp: sip.tcp ?? 0, tls: sip.tls ?? 0 }, http: httpPort };
   logger.info({ bind: config.bind, host: config.host, ports: ready, fingerprint: certificate.info.fingerprintSha256 }, 'sipgw ready');
@@ -104,6 +133,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
         await transport.close();
         await new Promise<void>((resolve) => http.close(() => resolve()));
         http.closeAllConnections();
+        await audit.close();
         logger.info('sipgw stopped');
       })()),
   };

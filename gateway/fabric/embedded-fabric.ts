@@ -1,4 +1,3 @@
-import type { CallTarget } from '../calls/index.js';
 import type { Metrics } from '../observability/index.js';
 import type { MeetingDirectory } from './directory.js';
 import { Meeting } from './meeting.js';
@@ -44,8 +43,8 @@ export class EmbeddedFabric implements Fabric {
     return (record && this.live.get(record.id)?.size) ?? 0;
   }
 
-  /** The call target for `sip:<meeting-id>@gateway`, while that meeting exists. */
-  callTarget(user: string): CallTarget | undefined {
+  /** The SIP side of `sip:<meeting-id>@gateway`, while that meeting exists. */
+  callTarget(user: string): MeetingCallTarget | undefined {
     return this.directory.get(user) ? new MeetingCallTarget(this, user) : undefined;
   }
 

@@ -1,2 +1,2 @@
 export { attachSignalling } from './signalling.js';
-export type { SignallingOptions } from './signalling.js';
+export type { MeetingAccess, SignallingOptions } from './signalling.js';

@@ -7,8 +7,21 @@ import type { Fabric, ParticipantSession, RosterEntry } from '../fabric/index.js
 import type { Logger } from '../observability/index.js';
 import { BrowserPeer } from './browser-peer.js';
 
+/**
+ * Who may enter which meeting, asked before a browser joins. The gateway answers it with the
+ * meeting directory and the PIN guard, so browsers share the guessing limits with phone callers.
+ */
+export interface MeetingAccess {
+  /**
+   * 'ok' when the meeting exists and has no PIN, or `pin` opens it; 'denied' for an unknown
+   * meeting, a missing or wrong PIN, or a locked-out source. `source` is the browser's address.
+   */
+  check(meetingId: string, pin: string | undefined, source: string): 'ok' | 'denied';
+}
+
 export interface SignallingOptions {
   fabric: Fabric;
+  access: MeetingAccess;
   /** Address ICE candidates are gathered on. */
   bindAddress: string;
   portRange?: { min: number; max: number };
@@ -20,8 +33,14 @@ const MAX_MESSAGE_BYTES = 256 * 1024;
 const JOIN_TIMEOUT_MS = 10_000;
 const MAX_NAME_LENGTH = 64;
 const MAX_MEETING_ID_LENGTH = 64;
+const MAX_PIN_LENGTH = 16;
+const PIN_PATTERN = new RegExp(`^[0-9]{1,${MAX_PIN_LENGTH}}$`);
+// Slows guessing down for everyone, and answers unknown meetings as late as wrong PINs.
+const REFUSAL_DELAY_MS = 1000;
+const NOT_FOUND_MESSAGE = 'There is no meeting with this ID, or the PIN is wrong.';
+const ENCRYPTION_REQUIRED_MESSAGE = 'This meeting admits only encrypted connections, and this one is not encrypted.';
 
-type ErrorCode = 'not-found' | 'bad-request' | 'meeting-ended' | 'internal';
+type ErrorCode = 'not-found' | 'encryption-required' | 'bad-request' | 'meeting-ended' | 'internal';
 
 class BadRequest extends Error {}
 
@@ -29,6 +48,13 @@ function field(message: Record<string, unknown>, name: string, maxLength: number
   const value = message[name];
   if (typeof value !== 'string' || value.length > maxLength) throw new BadRequest(`"${name}" must be a string of at most ${maxLength} characters`);
   return value;
+}
+
+function pinField(message: Record<string, unknown>): string | undefined {
+  const { pin } = message;
+  if (pin === undefined) return undefined;
+  if (typeof pin !== 'string' || !PIN_PATTERN.test(pin)) throw new BadRequest(`"pin" must be 1-${MAX_PIN_LENGTH} digits`);
+  return pin;
 }
 
 function parse(data: RawData): Record<string, unknown> {
@@ -48,11 +74,16 @@ function parse(data: RawData): Record<string, unknown> {
 class BrowserConnection {
   private session: ParticipantSession | undefined;
   private peer: BrowserPeer | undefined;
+  // One join per connection: another during the refusal delay would be a guess without the wait.
+  private joinRequested = false;
   private readonly joinTimer: NodeJS.Timeout;
+  private refusalTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly ws: WebSocket,
     private readonly label: SecurityLabel,
+    /** The browser's address, the PIN guard's per-source key. */
+    private readonly source: string,
     private readonly options: SignallingOptions,
   ) {
     this.joinTimer = setTimeout(() => this.fail('bad-request', 'no join within 10 s'), JOIN_TIMEOUT_MS);
@@ -84,10 +115,13 @@ class BrowserConnection {
   }
 
   private join(message: Record<string, unknown>): void {
-    if (this.session) throw new BadRequest('already joined');
+    if (this.joinRequested) throw new BadRequest('already joined');
     const meetingId = field(message, 'meetingId', MAX_MEETING_ID_LENGTH).trim();
     const name = field(message, 'name', 256).replace(/[\p{Cc}\p{Cf}]/gu, '').trim().slice(0, MAX_NAME_LENGTH) || 'Guest';
+    const pin = pinField(message);
+    this.joinRequested = true;
     clearTimeout(this.joinTimer);
+    if (this.options.access.check(meetingId, pin, this.source) !== 'ok') return this.refuse();
     const peer = new BrowserPeer({
       bindAddress: this.options.bindAddress,
       portRange: this.options.portRange,
@@ -97,8 +131,7 @@ class BrowserConnection {
     const joined = this.options.fabric.join(meetingId, { name, kind: 'browser', label: this.label, reception: peer });
     if (!joined.ok) {
       peer.close();
-      // Unknown and deleted meetings look the same (DESIGN.md: IDs are not enumerable).
-      return this.fail('not-found', 'There is no meeting with this ID.');
+      return joined.reason === 'encryption-required' ? this.fail('encryption-required', ENCRYPTION_REQUIRED_MESSAGE) : this.refuse();
     }
     const { session } = joined;
     this.peer = peer;
@@ -114,9 +147,19 @@ class BrowserConnection {
       }
       this.send({ type: 'roster', participants });
     });
-    session.onNotice((notice) => this.send({ type: 'notice', event: notice.event, participant: this.entry(notice.participant, session.id) }));
-    session.onEnded(() => this.fail('meeting-ended', 'The meeting was ended.'));
+    session.onNotice((notice) => this.send({ type: 'notice', event: notice.event, text: notice.text, participant: this.entry(notice.participant, session.id) }));
+    session.onEnded((reason) =>
+      reason === 'encryption-required' ? this.fail('encryption-required', ENCRYPTION_REQUIRED_MESSAGE) : this.fail('meeting-ended', 'The meeting was ended.'),
+    );
     peer.start();
+  }
+
+  /**
+   * Unknown, deleted and PIN-protected meetings answer alike and equally late (DESIGN.md: IDs are
+   * not enumerable, unknown IDs and wrong PINs look the same).
+   */
+  private refuse(): void {
+    this.refusalTimer = setTimeout(() => this.fail('not-found', NOT_FOUND_MESSAGE), REFUSAL_DELAY_MS);
   }
 
   private entry(entry: RosterEntry, selfId: string) {
@@ -146,6 +189,7 @@ class BrowserConnection {
 
   leave(): void {
     clearTimeout(this.joinTimer);
+    clearTimeout(this.refusalTimer);
     const { session, peer } = this;
     this.session = undefined;
     this.peer = undefined;
@@ -168,6 +212,7 @@ export function attachSignalling(server: Server, options: SignallingOptions): { 
     };
     if (new URL(req.url ?? '/', 'http://localhost').pathname !== PATH) return refuse('404 Not Found');
     if (!sameOrigin(req)) return refuse('403 Forbidden');
+    const source = req.socket.remoteAddress ?? '';
     wss.handleUpgrade(req, socket, head, (ws) => {
       const label: SecurityLabel = Object.freeze({
         origin: 'webrtc',
@@ -176,7 +221,7 @@ export function attachSignalling(server: Server, options: SignallingOptions): { 
         suite: null,
         encrypted: true,
       });
-      const connection = new BrowserConnection(ws, label, options);
+      const connection = new BrowserConnection(ws, label, source, options);
       connections.add(connection);
       ws.on('close', () => connections.delete(connection));
     });

@@ -223,6 +223,6 @@ describe.skipIf(adminPeers.skip)('a meeting made and deleted through the admin A
     sippResults.push(call);
     expect(call, call.stdout).toMatchObject({ exitCode: 0, successful: 1, failed: 0 });
     expect(await gateway.metric('sipgw_calls_total', { origin: 'sip', outcome: 'not_found' })).toBe(1);
-    await expect(chromium.join(url, meetingId, 'Erin')).rejects.toThrow('There is no meeting with this ID.');
+    expect(await chromium.joinRefused(url, meetingId, 'Erin')).toBe('There is no meeting with this ID, or the PIN is wrong.');
   });
 });

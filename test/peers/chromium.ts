@@ -46,8 +46,10 @@ export interface RosterRow {
 
 export interface Notice {
   event: 'joined' | 'left';
-  /** The notice as shown, e.g. "Bob joined" (followed by "⚠ not encrypted" for an unencrypted leg). */
+  /** The gateway's text as shown, e.g. "Bob joined" or "Carol joined by phone — this leg is not encrypted". */
   text: string;
+  /** The notice is marked as a warning about an unencrypted leg (only arrivals are). */
+  unencrypted: boolean;
 }
 
 export interface InboundStats {
@@ -85,9 +87,19 @@ export interface BrowserParticipant {
   leave(): Promise<void>;
 }
 
+export interface JoinOptions {
+  /** Typed into the PIN field; left empty when absent. */
+  readonly pin?: string;
+}
+
 export interface ChromiumBrowser {
   /** Opens a new page (a new participant) on `url`, joins `meetingId` as `name`, and waits until it is joined. */
-  join(url: string, meetingId: string, name: string): Promise<BrowserParticipant>;
+  join(url: string, meetingId: string, name: string, options?: JoinOptions): Promise<BrowserParticipant>;
+  /**
+   * Opens a new page and tries to join as join() does, expecting the gateway to refuse: resolves to the error the
+   * page shows once it gave up (e.g. "There is no meeting with this ID, or the PIN is wrong."); rejects if it joined.
+   */
+  joinRefused(url: string, meetingId: string, name: string, options?: JoinOptions): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -97,6 +109,16 @@ export interface ChromiumOptions {
 }
 
 const JOIN_TIMEOUT_MS = 15_000;
+
+const REFUSED = 'error: ';
+
+interface JoinAttempt {
+  readonly page: Page;
+  /** "joined", "error: <the error line>" or "timed out: <why>". */
+  readonly outcome: string;
+  /** Who tried what and how it ended, with any page errors: for failure messages. */
+  readonly describe: string;
+}
 
 /** The web client's debug object (gateway/http/client/app.js). */
 interface SipgwWindow {
@@ -127,35 +149,45 @@ export async function launchChromium(options: ChromiumOptions = {}): Promise<Chr
     rmSync(profile, { recursive: true, force: true });
     throw error;
   }
+  /** Fills the join form on a new page, submits it, and waits until the page joined or gave up. */
+  async function attemptJoin(url: string, meetingId: string, name: string, options: JoinOptions): Promise<JoinAttempt> {
+    const page = await context.newPage();
+    const pageErrors: string[] = [];
+    page.on('pageerror', (error) => pageErrors.push(error.message));
+    await page.goto(url);
+    await page.fill('#meeting-id', meetingId);
+    await page.fill('#display-name', name);
+    if (options.pin !== undefined) await page.fill('#pin', options.pin);
+    await page.click('#join-button');
+    // Done when the own roster entry shows, or failed when the client gave up (the Join button is usable again)
+    // with an error line; an error line alone may be a warning, such as a missing camera.
+    const outcome = await page
+      .waitForFunction(
+        () => {
+          if (document.querySelector('#roster li[data-self="true"]')) return 'joined';
+          const error = document.querySelector<HTMLElement>('#error');
+          const joinButton = document.querySelector<HTMLButtonElement>('#join-button');
+          return error && !error.hidden && joinButton && !joinButton.disabled ? `error: ${error.textContent ?? ''}` : undefined;
+        },
+        undefined,
+        { timeout: JOIN_TIMEOUT_MS },
+      )
+      .then((handle) => handle.jsonValue())
+      .catch((error: Error) => `timed out: ${error.message.split('\n')[0] ?? ''}`);
+    const errors = pageErrors.length > 0 ? `; page errors: ${pageErrors.join(' | ')}` : '';
+    return { page, outcome: outcome ?? '', describe: `${name} at ${url}, meeting ${meetingId}: ${outcome}${errors}` };
+  }
+
   return {
-    async join(url, meetingId, name) {
-      const page = await context.newPage();
-      const pageErrors: string[] = [];
-      page.on('pageerror', (error) => pageErrors.push(error.message));
-      await page.goto(url);
-      await page.fill('#meeting-id', meetingId);
-      await page.fill('#display-name', name);
-      await page.click('#join-button');
-      // Done when the own roster entry shows, or failed when the client gave up (the Join button is usable again)
-      // with an error line; an error line alone may be a warning, such as a missing camera.
-      const outcome = await page
-        .waitForFunction(
-          () => {
-            if (document.querySelector('#roster li[data-self="true"]')) return 'joined';
-            const error = document.querySelector<HTMLElement>('#error');
-            const joinButton = document.querySelector<HTMLButtonElement>('#join-button');
-            return error && !error.hidden && joinButton && !joinButton.disabled ? `error: ${error.textContent ?? ''}` : undefined;
-          },
-          undefined,
-          { timeout: JOIN_TIMEOUT_MS },
-        )
-        .then((handle) => handle.jsonValue())
-        .catch((error: Error) => `timed out: ${error.message.split('\n')[0] ?? ''}`);
-      if (outcome !== 'joined') {
-        const errors = pageErrors.length > 0 ? `; page errors: ${pageErrors.join(' | ')}` : '';
-        throw new Error(`${name} could not join meeting ${meetingId} at ${url}: ${outcome}${errors}`);
-      }
+    async join(url, meetingId, name, options = {}) {
+      const { page, outcome, describe } = await attemptJoin(url, meetingId, name, options);
+      if (outcome !== 'joined') throw new Error(`could not join: ${describe}`);
       return participant(page);
+    },
+    async joinRefused(url, meetingId, name, options = {}) {
+      const { outcome, describe } = await attemptJoin(url, meetingId, name, options);
+      if (!outcome.startsWith(REFUSED)) throw new Error(`expected a refused join: ${describe}`);
+      return outcome.slice(REFUSED.length);
     },
     async close() {
       try {
@@ -185,7 +217,8 @@ function participant(page: Page): BrowserParticipant {
       page.$$eval('#notices li', (items) =>
         items.map((li) => ({
           event: (li as HTMLElement).dataset.event as 'joined' | 'left',
-          text: (li.textContent ?? '').replace(/\s+/g, ' ').trim(),
+          text: (li.querySelector('.text')?.textContent ?? '').replace(/\s+/g, ' ').trim(),
+          unencrypted: (li as HTMLElement).dataset.unencrypted === 'true',
         })),
       ),
     bannerVisible: () => page.isVisible('#unencrypted-banner'),

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ConfigError, isTrustedSource, loadConfig } from '../../gateway/config/index.js';
+import { ConfigError, candidateTrunks, loadConfig, type Trunk } from '../../gateway/config/index.js';
 
 const tempDirs: string[] = [];
 afterAll(() => tempDirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
@@ -43,6 +43,7 @@ describe('loadConfig', () => {
       meetings: [{ id: 'demo', name: 'Demo meeting', policy: 'warn' }],
       admin: {},
       log: { level: 'info' },
+      audit: { file: 'stdout' },
       certs: { devDir: path.join(cwd, 'certs/dev') },
     });
   });
@@ -116,6 +117,12 @@ describe('loadConfig', () => {
         'trunks:',
         '  - name: carrier-a',
         '    sources: [192.0.2.0/24, "2001:db8::/32"]',
+        '    dids: { "+49 30 1234-56": ivr, "4930123457": { meeting: weekly } }',
+        '  - name: carrier-b',
+        '    transport: tls',
+        '    tlsIdentity: SBC.carrier.example',
+        '    digest: { username: gw-b, password: "correct horse" }',
+        'meetings: [{ id: weekly, pin: "2468", dialInId: "555123" }]',
         'log: { level: debug }',
       ].join('\n'),
     );
@@ -127,7 +134,26 @@ describe('loadConfig', () => {
     expect(config.sip.tls.key).toBe(path.join(dir, 'tls/server.key'));
     expect(config.sip.tls.chain).toBe(path.join(dir, 'tls/chain.pem'));
     expect(config.media).toEqual({ ports: { min: 30002, max: 30100 }, timeoutS: 12.5 });
-    expect(config.trunks).toEqual([{ name: 'carrier-a', sources: ['192.0.2.0/24', '2001:db8::/32'] }]);
+    expect(config.trunks).toEqual([
+      {
+        name: 'carrier-a',
+        sources: ['192.0.2.0/24', '2001:db8::/32'],
+        transport: 'udp',
+        dids: new Map([
+          ['4930123456', { kind: 'ivr' }],
+          ['4930123457', { kind: 'meeting', meetingId: 'weekly' }],
+        ]),
+      },
+      {
+        name: 'carrier-b',
+        sources: [],
+        transport: 'tls',
+        tlsIdentity: 'sbc.carrier.example',
+        digest: { username: 'gw-b', password: 'correct horse' },
+        dids: new Map(),
+      },
+    ]);
+    expect(config.meetings).toEqual([{ id: 'weekly', pin: '2468', policy: 'warn', dialInId: '555123' }]);
     expect(config.log.level).toBe('debug');
   });
 
@@ -202,7 +228,14 @@ describe('loadConfig', () => {
     ['media: { ports: { min: 20000, max: 20999, step: 2 } }', 'media.ports', 'unknown key "step"'],
     ['trunks: { name: a }', 'trunks', 'trunks: must be a list'],
     ['trunks: [{ name: a, sources: [10.0.0.0/33] }]', 'trunks[0].sources[0]', 'must be an IPv4/IPv6 address or CIDR block, got "10.0.0.0/33"'],
-    ['trunks: [{ name: a, sources: [] }]', 'trunks[0].sources', 'must be a non-empty list'],
+    ['trunks: [{ name: a, sources: [] }]', 'trunks[0].sources', 'must list at least one address or CIDR block when the trunk has no digest credentials'],
+    ['trunks: [{ name: a, sources: [10.0.0.1], transport: sctp }]', 'trunks[0].transport', 'must be one of udp|tcp|tls'],
+    ['trunks: [{ name: a, sources: [10.0.0.1], tlsIdentity: sbc.example }]', 'trunks[0].tlsIdentity', 'needs transport: tls'],
+    ['trunks: [{ name: a, digest: { username: u, password: short } }]', 'trunks[0].digest.password', 'must be a string of 8-128 characters, got 5 characters'],
+    ['trunks: [{ name: a, sources: [10.0.0.1], dids: { "123": conference } }]', 'trunks[0].dids.123', 'must be "ivr" or {meeting: <id>}'],
+    ['trunks: [{ name: a, sources: [10.0.0.1], dids: { "123": { meeting: nowhere } } }]', 'trunks[0].dids.123.meeting', 'names no configured meeting'],
+    ['trunks: [{ name: a, sources: [10.0.0.1], dids: { "+1 23": ivr, "123": ivr } }]', 'trunks[0].dids.+1 23', 'is listed twice'],
+    ['meetings: [{ id: a, dialInId: 12 }]', 'meetings[0].dialInId', 'must be a string of 4-16 digits'],
     ['trunks: [{ name: "a b", sources: [10.0.0.1] }]', 'trunks[0].name', 'must be 1-64 letters'],
     ['trunks: [{ name: a, sources: [10.0.0.1] }, { name: a, sources: [10.0.0.2] }]', 'trunks[1].name', 'duplicate trunk name "a"'],
     ['trunks: [{ name: a, sources: [10.0.0.1], password: x }]', 'trunks[0].password', 'unknown key'],
@@ -263,13 +296,14 @@ describe('loadConfig', () => {
   });
 });
 
-describe('isTrustedSource', () => {
-  const config = {
-    trunks: [
-      { name: 'carrier-a', sources: ['192.0.2.0/24', '2001:db8:a::/48'] },
-      { name: 'carrier-b', sources: ['198.51.100.7', '::ffff:203.0.113.0/120'] },
-    ],
-  };
+describe('candidateTrunks', () => {
+  const trunk = (name: string, sources: string[], transport: Trunk['transport'] = 'udp'): Trunk => ({ name, sources, transport, dids: new Map() });
+  const trunks = [
+    trunk('carrier-a', ['192.0.2.0/24', '2001:db8:a::/48']),
+    trunk('carrier-b', ['198.51.100.7', '::ffff:203.0.113.0/120']),
+    trunk('carrier-tls', ['192.0.2.0/24'], 'tls'),
+  ];
+  const names = (address: string, transport: Trunk['transport'] = 'udp') => candidateTrunks(trunks, address, transport).map((t) => t.name);
 
   it.each([
     ['192.0.2.1', 'carrier-a'],
@@ -279,15 +313,24 @@ describe('isTrustedSource', () => {
     ['198.51.100.7', 'carrier-b'],
     ['::ffff:198.51.100.7', 'carrier-b'],
     ['203.0.113.44', 'carrier-b'],
-  ])('trusts %s as %s', (address, trunk) => {
-    expect(isTrustedSource(config, address)).toEqual({ trunk });
+  ])('finds %s in %s', (address, name) => {
+    expect(names(address)).toEqual([name]);
   });
 
-  it.each(['192.0.3.1', '198.51.100.8', '2001:db8:b::1', '::1', 'not-an-address', ''])('does not trust %j', (address) => {
-    expect(isTrustedSource(config, address)).toBeUndefined();
+  it.each(['192.0.3.1', '198.51.100.8', '2001:db8:b::1', '::1', 'not-an-address', ''])('finds no trunk for %j', (address) => {
+    expect(names(address)).toEqual([]);
   });
 
-  it('trusts nobody when no trunks are configured', () => {
-    expect(isTrustedSource(loadConfig({ argv: [], env: {} }), '127.0.0.1')).toBeUndefined();
+  it('matches the transport as well as the address', () => {
+    expect(names('192.0.2.1', 'tls')).toEqual(['carrier-tls']);
+    expect(names('192.0.2.1', 'tcp')).toEqual([]);
+  });
+
+  it('lets a trunk without sources (a digest trunk) be any address', () => {
+    expect(candidateTrunks([trunk('anywhere', [])], '203.0.113.9', 'udp').map((t) => t.name)).toEqual(['anywhere']);
+  });
+
+  it('knows no trunk when none is configured', () => {
+    expect(candidateTrunks(loadConfig({ argv: [], env: {} }).trunks, '127.0.0.1', 'udp')).toEqual([]);
   });
 });

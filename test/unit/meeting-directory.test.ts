@@ -113,7 +113,25 @@ describe('MeetingDirectory', () => {
     const shown = JSON.stringify(records) + inspect(records, { depth: 5, showHidden: true }) + inspect(directory, { depth: 5 });
     expect(shown).not.toContain('918273');
     expect(shown).not.toContain('564738');
-    expect(Object.keys(created).sort()).toEqual(['createdAt', 'hasPin', 'id', 'name', 'policy', 'source']);
+    expect(Object.keys(created).sort()).toEqual(['createdAt', 'dialInId', 'hasPin', 'id', 'name', 'policy', 'source']);
+  });
+
+  it('finds meetings by the digits phone callers type: configured, numeric ids, and a random 10 digits for created ones', () => {
+    const directory = new MeetingDirectory([
+      { id: 'board', dialInId: '424242', policy: 'warn' },
+      { id: '8080', policy: 'warn' },
+      { id: 'web-only', policy: 'warn' },
+    ]);
+    expect(directory.findByDialIn('424242')?.id).toBe('board');
+    expect(directory.findByDialIn('8080')?.id).toBe('8080');
+    expect(directory.get('web-only')?.dialInId).toBeUndefined();
+    const created = directory.create({});
+    expect(created.dialInId).toMatch(/^[1-9]\d{9}$/);
+    expect(directory.findByDialIn(created.dialInId!)?.id).toBe(created.id);
+    expect(directory.findByDialIn('4242')).toBeUndefined();
+    directory.delete(created.id);
+    expect(directory.findByDialIn(created.dialInId!)).toBeUndefined();
+    expect(() => new MeetingDirectory([{ id: 'a', dialInId: '1234', policy: 'warn' }, { id: '1234', policy: 'warn' }])).toThrow(MeetingInputError);
   });
 
   it('hands out copies: changing one changes nothing inside', () => {

@@ -12,6 +12,7 @@ const ui = {
   form: byId('join-form'),
   meetingId: byId('meeting-id'),
   name: byId('display-name'),
+  pin: byId('pin'),
   joinButton: byId('join-button'),
   meeting: byId('meeting'),
   banner: byId('unencrypted-banner'),
@@ -60,7 +61,7 @@ function send(s, message) {
   if (s.ws.readyState === WebSocket.OPEN) s.ws.send(JSON.stringify(message));
 }
 
-function join(meetingId, name) {
+function join(meetingId, name, pin) {
   if (session) return;
   if (!meetingId || !name) {
     showError('Enter a meeting ID and your name.');
@@ -90,7 +91,7 @@ function join(meetingId, name) {
   session = s;
   s.media = localMedia(s);
 
-  s.ws.addEventListener('open', () => send(s, { type: 'join', meetingId, name }));
+  s.ws.addEventListener('open', () => send(s, { type: 'join', meetingId, name, ...(pin ? { pin } : {}) }));
   s.ws.addEventListener('message', (event) => onMessage(s, event.data));
   s.ws.addEventListener('close', () => {
     if (s.closed) return;
@@ -196,6 +197,8 @@ function onMessage(s, data) {
     case 'joined':
       s.joined = true;
       s.selfId = message.self.id;
+      // The PIN has done its job; it should not wait in the page for the next visitor of this screen.
+      ui.pin.value = '';
       ui.selfInitial.textContent = initial(message.self.name);
       ui.title.textContent = message.meeting.name || message.meeting.id;
       history.replaceState(null, '', `?meeting=${encodeURIComponent(message.meeting.id)}`);
@@ -216,12 +219,12 @@ function onMessage(s, data) {
       renderRoster(s, message.participants);
       break;
     case 'notice':
-      onNotice(s, message.event, message.participant);
+      onNotice(s, message);
       break;
     case 'error':
       s.serverError = true;
       showError(message.message || `Error: ${message.code}`);
-      if (!s.joined || message.code === 'meeting-ended') end(s);
+      if (!s.joined || message.code === 'meeting-ended' || message.code === 'encryption-required') end(s);
       break;
   }
 }
@@ -333,6 +336,7 @@ function addTile(id) {
   const warning = el('span', 'badge warning', '⚠');
   warning.setAttribute('role', 'img');
   warning.setAttribute('aria-label', 'not encrypted');
+  warning.title = 'Not encrypted';
   const caption = el('figcaption');
   caption.append(name, warning, micOff);
   figure.append(video, audio, letter, caption);
@@ -347,11 +351,16 @@ function initial(name) {
   return (name.match(/[\p{L}\p{N}]/u)?.[0] ?? '?').toUpperCase();
 }
 
-function unencryptedMarker() {
+function warningIcon() {
   const icon = el('span', 'icon', '⚠');
   icon.setAttribute('aria-hidden', 'true');
+  return icon;
+}
+
+function unencryptedMarker() {
   const marker = el('span', 'unencrypted-marker');
-  marker.append(icon, ' not encrypted');
+  marker.title = 'This participant’s connection is not encrypted';
+  marker.append(warningIcon(), ' not encrypted');
   return marker;
 }
 
@@ -381,11 +390,16 @@ function rosterItem(p) {
   return li;
 }
 
-function onNotice(s, event, participant) {
+function onNotice(s, { event, text, participant }) {
   if ((event !== 'joined' && event !== 'left') || participant.id === s.selfId) return;
-  const li = el('li', 'notice', `${participant.name} ${event}`);
+  const li = el('li', 'notice');
   li.dataset.event = event;
-  if (event === 'joined' && participant.encrypted !== true) li.append(' ', unencryptedMarker());
+  // Only arrivals warn: the server's text already says why (e.g. "… joined by phone — this leg is not encrypted").
+  if (event === 'joined' && participant.encrypted !== true) {
+    li.dataset.unencrypted = 'true';
+    li.append(warningIcon(), ' ');
+  }
+  li.append(el('span', 'text', text));
   ui.notices.append(li);
   while (ui.notices.children.length > NOTICE_LIMIT) ui.notices.firstElementChild.remove();
   ui.notices.scrollTop = ui.notices.scrollHeight;
@@ -415,7 +429,7 @@ function chime(rising) {
 ui.meetingId.value = new URLSearchParams(location.search).get('meeting') || 'demo';
 ui.form.addEventListener('submit', (event) => {
   event.preventDefault();
-  join(ui.meetingId.value.trim(), ui.name.value.trim());
+  join(ui.meetingId.value.trim(), ui.name.value.trim(), ui.pin.value);
 });
 ui.muteAudio.addEventListener('click', () => toggle('audio'));
 ui.muteVideo.addEventListener('click', () => toggle('video'));

@@ -1,0 +1,145 @@
+import type { CallTarget, Leg } from '../calls/index.js';
+import type { JoinResult, MeetingRecord } from '../fabric/index.js';
+import type { PinAttemptResult } from '../policy/index.js';
+import type { PromptName, Prompts } from '../prompts/index.js';
+import { DigitCollector } from './digit-collector.js';
+import { PromptPlayer } from './prompt-player.js';
+
+/** How long a caller may take: between two digits, and for a whole entry. */
+export interface EntryTiming {
+  interDigitMs: number;
+  overallMs: number;
+}
+
+export const DEFAULT_ENTRY_TIMING: EntryTiming = { interDigitMs: 5_000, overallMs: 20_000 };
+
+/** Tries of meeting ID and PIN per call before the goodbye (issue 4: three). */
+export const ENTRY_TRIES = 3;
+
+const MAX_DIAL_IN_DIGITS = 16;
+const MAX_PIN_DIGITS = 12;
+
+export interface DialInOptions {
+  meetings: {
+    get(id: string): MeetingRecord | undefined;
+    findByDialIn(digits: string): MeetingRecord | undefined;
+  };
+  /** Joins a leg to a meeting (the fabric's SIP adapter); undefined when the meeting is gone. */
+  join(leg: Leg, meetingId: string): JoinResult;
+  pins: { attempt(meetingId: string, pin: string, source: string): PinAttemptResult };
+  prompts: Prompts;
+  /** A leg was refused because the meeting requires encryption. */
+  policyRefused(leg: Leg): void;
+  timing?: EntryTiming;
+}
+
+/**
+ * Dial-in for SIP and phone legs: the IVR that asks a phone caller for meeting ID and PIN, the
+ * PIN step for a call that names its meeting, and the spoken refusal when the meeting's policy
+ * requires encryption the leg does not have. Unknown IDs and wrong PINs sound the same.
+ */
+export class DialIn {
+  private readonly timing: EntryTiming;
+
+  constructor(private readonly options: DialInOptions) {
+    this.timing = options.timing ?? DEFAULT_ENTRY_TIMING;
+  }
+
+  /** The IVR: meeting ID, then PIN. */
+  ivr(): CallTarget {
+    return { attach: (leg) => void this.run(leg, undefined) };
+  }
+
+  /** A call to one meeting (by SIP URI or a trunk's DID): the PIN when it has one, then in. */
+  meeting(meetingId: string): CallTarget | undefined {
+    return this.options.meetings.get(meetingId) ? { attach: (leg) => void this.run(leg, meetingId) } : undefined;
+  }
+
+  private async run(leg: Leg, fixedMeetingId: string | undefined): Promise<void> {
+    const conversation = new Conversation(leg, this.options.prompts, this.timing);
+    try {
+      const meetingId = await this.enter(conversation, fixedMeetingId);
+      if (leg.isEnded) return;
+      if (meetingId === undefined) {
+        await conversation.say('goodbye');
+        return leg.hangup('entry-failed');
+      }
+      conversation.close();
+      const joined = this.options.join(leg, meetingId);
+      if (joined.ok) return;
+      if (joined.reason === 'not-found') return leg.hangup('meeting-ended');
+      leg.meetingId = meetingId;
+      this.options.policyRefused(leg);
+      await new Conversation(leg, this.options.prompts, this.timing).say('encryption-required');
+      leg.hangup('policy-refused');
+    } finally {
+      conversation.close();
+    }
+  }
+
+  /** The meeting the caller proved it may join, or undefined after the last try. */
+  private async enter(conversation: Conversation, fixedMeetingId: string | undefined): Promise<string | undefined> {
+    const { meetings, pins } = this.options;
+    const source = conversation.leg.peer.address ?? 'unknown';
+    for (let attempt = 1; attempt <= ENTRY_TRIES && !conversation.leg.isEnded; attempt++) {
+      let record: MeetingRecord | undefined;
+      // What the PIN guard counts failures against: the meeting, or what was typed when it names none.
+      let guardKey: string;
+      if (fixedMeetingId !== undefined) {
+        record = meetings.get(fixedMeetingId);
+        guardKey = fixedMeetingId;
+      } else {
+        const typed = await conversation.ask(attempt === 1 ? ['welcome'] : ['invalid', 'welcome'], MAX_DIAL_IN_DIGITS);
+        if (typed === undefined) continue;
+        record = meetings.findByDialIn(typed);
+        guardKey = record?.id ?? `dial-in ${typed}`;
+      }
+      if (record && !record.hasPin) return record.id;
+      const retry = fixedMeetingId !== undefined && attempt > 1;
+      const pin = await conversation.ask(retry ? ['invalid', 'enter-pin'] : ['enter-pin'], MAX_PIN_DIGITS);
+      if (pin === undefined) continue;
+      if (pins.attempt(guardKey, pin, source) === 'ok' && record) return record.id;
+    }
+    return undefined;
+  }
+}
+
+/** Prompts out and digits in on one leg, with barge-in: a digit typed stops the prompt. */
+class Conversation {
+  private readonly player: PromptPlayer | undefined;
+  private readonly digits = new DigitCollector();
+  private readonly stopListening: () => void;
+
+  constructor(
+    readonly leg: Leg,
+    private readonly prompts: Prompts,
+    private readonly timing: EntryTiming,
+  ) {
+    const audio = leg.streams.find((stream) => stream.kind === 'audio');
+    this.player = audio && new PromptPlayer(audio);
+    this.stopListening = leg.onDigit((digit) => this.digits.push(digit));
+    this.digits.onFirstDigit(() => this.player?.stop());
+    leg.onEnded(() => this.close());
+  }
+
+  async say(name: PromptName): Promise<void> {
+    await this.player?.play(this.prompts.get(name));
+  }
+
+  /** Plays the prompts, then collects digits up to `#`; undefined when nothing was typed. */
+  async ask(names: PromptName[], maxDigits: number): Promise<string | undefined> {
+    for (const name of names) {
+      if (this.leg.isEnded || this.digits.hasTyped) break;
+      await this.say(name);
+    }
+    if (this.leg.isEnded) return undefined;
+    const typed = await this.digits.collect({ maxDigits, ...this.timing });
+    return typed === '' ? undefined : typed;
+  }
+
+  close(): void {
+    this.stopListening();
+    this.digits.close();
+    this.player?.close();
+  }
+}
