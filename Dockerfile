@@ -17,6 +17,7 @@ COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 # The web client is served from the package tree as it is, next to dist/.
 COPY gateway/http/client ./gateway/http/client
+COPY gateway/prompts/*.wav ./gateway/prompts/
 COPY package.json ./
 RUN mkdir -p certs/dev && chown -R node:node certs
 USER node

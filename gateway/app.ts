@@ -9,7 +9,7 @@ import { createHttpServer, type ReadyState } from './http/index.js';
 import { PortAllocator } from './media/index.js';
 import { DialIn } from './ivr/index.js';
 import { AuditLog, createLogger, createMetrics, type Logger, type Metrics } from './observability/index.js';
-import { AdmissionPolicy, PinGuard } from './policy/index.js';
+import { AdmissionPolicy, meetingAccess, PinGuard } from './policy/index.js';
 import { loadPrompts } from './prompts/index.js';
 import { DialogLayer, SipTransportLayer, TransactionLayer } from './sip/index.js';
 import { EchoTarget } from './testcall/index.js';
@@ -111,10 +111,9 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
     fabric,
     bindAddress: mediaAddress,
     logger,
-    access: {
-      // Unknown IDs go through the guard too: guessing IDs costs tries like guessing PINs.
-      check: (id, pin, source) => (meetings.hasPin(id) === false || pins.attempt(id, pin ?? '', source) === 'ok' ? 'ok' : 'denied'),
-    },
+    metrics,
+    audit,
+    access: meetingAccess(meetings, pins),
   });
   const httpPort = await listen(http, config.http.port, config.bind);
   ready = { sip: { udp: sip.udp ?? 0, tcp: sip.tcp ?? 0, tls: sip.tls ?? 0 }, http: httpPort };

@@ -10,3 +10,4 @@ export { OPUS_FRAME_SAMPLES, Resampler, createAudioCodec, toneClip } from './cod
 export type { AudioCodec, AudioCodecName, AudioCodecSpec, ToneSegment } from './codecs/index.js';
 export { AudioMixer, MIXER_FRAME_SAMPLES, MIXER_QUEUE_FRAMES, SILENCE_DBOV } from './mixer/index.js';
 export type { MixResult } from './mixer/index.js';
+export { TelephoneEventReceiver, digitFromInfo, isDtmfDigit } from './dtmf/index.js';

@@ -81,3 +81,16 @@ export class PinGuard {
     return true;
   }
 }
+
+/**
+ * Whether someone may enter a meeting: at once when it has no PIN, else only with the PIN. Unknown
+ * IDs go through the guard too, so guessing IDs costs tries like guessing PINs.
+ */
+export function meetingAccess(
+  meetings: { hasPin(id: string): boolean | undefined },
+  pins: PinGuard,
+): { check(meetingId: string, pin: string | undefined, source: string): 'ok' | 'denied' } {
+  return {
+    check: (id, pin, source) => (meetings.hasPin(id) === false || pins.attempt(id, pin ?? '', source) === 'ok' ? 'ok' : 'denied'),
+  };
+}

@@ -2,9 +2,9 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { TLSSocket } from 'node:tls';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
-import type { SecurityLabel } from '../calls/index.js';
 import type { Fabric, ParticipantSession, RosterEntry } from '../fabric/index.js';
-import type { Logger } from '../observability/index.js';
+import { describeLabel, type SecurityLabel } from '../calls/index.js';
+import type { AuditLog, Logger, Metrics } from '../observability/index.js';
 import { BrowserPeer } from './browser-peer.js';
 
 /**
@@ -26,6 +26,15 @@ export interface SignallingOptions {
   bindAddress: string;
   portRange?: { min: number; max: number };
   logger: Logger;
+  metrics: Metrics;
+  audit: Pick<AuditLog, 'record'>;
+}
+
+/** Who is at the other end of one signalling connection, as the upgrade request showed it. */
+interface BrowserOrigin {
+  /** The browser's address, the PIN guard's per-source key. */
+  readonly address: string;
+  readonly userAgent?: string;
 }
 
 const PATH = '/ws';
@@ -78,12 +87,14 @@ class BrowserConnection {
   private joinRequested = false;
   private readonly joinTimer: NodeJS.Timeout;
   private refusalTimer: NodeJS.Timeout | undefined;
+  private joinedAt = 0;
+  /** Why the leg ended, for the audit log; a closed socket is the browser leaving. */
+  private endCause = 'remote-hangup';
 
   constructor(
     private readonly ws: WebSocket,
     private readonly label: SecurityLabel,
-    /** The browser's address, the PIN guard's per-source key. */
-    private readonly source: string,
+    private readonly origin: BrowserOrigin,
     private readonly options: SignallingOptions,
   ) {
     this.joinTimer = setTimeout(() => this.fail('bad-request', 'no join within 10 s'), JOIN_TIMEOUT_MS);
@@ -121,7 +132,7 @@ class BrowserConnection {
     const pin = pinField(message);
     this.joinRequested = true;
     clearTimeout(this.joinTimer);
-    if (this.options.access.check(meetingId, pin, this.source) !== 'ok') return this.refuse();
+    if (this.options.access.check(meetingId, pin, this.origin.address) !== 'ok') return this.refuse();
     const peer = new BrowserPeer({
       bindAddress: this.options.bindAddress,
       portRange: this.options.portRange,
@@ -136,6 +147,9 @@ class BrowserConnection {
     const { session } = joined;
     this.peer = peer;
     this.session = session;
+    this.joinedAt = Date.now();
+    this.options.metrics.calls.inc({ origin: 'webrtc', outcome: 'answered' });
+    this.options.metrics.legsActive.inc({ origin: 'webrtc', media: this.label.media });
     session.publish(peer.audio);
     session.publish(peer.video);
     let announced = false;
@@ -182,6 +196,7 @@ class BrowserConnection {
   }
 
   private fail(code: ErrorCode, message: string): void {
+    this.endCause = code;
     this.send({ type: 'error', code, message });
     this.ws.close(code === 'internal' ? 1011 : 1008);
     this.leave();
@@ -195,6 +210,23 @@ class BrowserConnection {
     this.peer = undefined;
     session?.leave();
     peer?.close();
+    if (session) this.ended(session);
+  }
+
+  private ended(session: ParticipantSession): void {
+    const { metrics, audit } = this.options;
+    const { signalling, media, suite, encrypted } = this.label;
+    metrics.legsActive.dec({ origin: 'webrtc', media });
+    audit.record({
+      event: 'leg-ended',
+      origin: 'webrtc',
+      meeting: session.meeting.id,
+      label: { signalling, media, suite, encrypted, description: describeLabel(this.label) },
+      outcome: this.endCause,
+      durationS: Math.round((Date.now() - this.joinedAt) / 100) / 10,
+      remoteAddress: this.origin.address,
+      ...(this.origin.userAgent ? { userAgent: this.origin.userAgent } : {}),
+    });
   }
 }
 
@@ -212,7 +244,8 @@ export function attachSignalling(server: Server, options: SignallingOptions): { 
     };
     if (new URL(req.url ?? '/', 'http://localhost').pathname !== PATH) return refuse('404 Not Found');
     if (!sameOrigin(req)) return refuse('403 Forbidden');
-    const source = req.socket.remoteAddress ?? '';
+    const userAgent = req.headers['user-agent']?.replace(/[^\x20-\x7e]/g, '').slice(0, 128);
+    const origin: BrowserOrigin = { address: req.socket.remoteAddress ?? '', ...(userAgent ? { userAgent } : {}) };
     wss.handleUpgrade(req, socket, head, (ws) => {
       const label: SecurityLabel = Object.freeze({
         origin: 'webrtc',
@@ -221,7 +254,7 @@ export function attachSignalling(server: Server, options: SignallingOptions): { 
         suite: null,
         encrypted: true,
       });
-      const connection = new BrowserConnection(ws, label, source, options);
+      const connection = new BrowserConnection(ws, label, origin, options);
       connections.add(connection);
       ws.on('close', () => connections.delete(connection));
     });

@@ -5,9 +5,10 @@ import { cleanup } from 'node-datachannel';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { EmbeddedFabric, MeetingDirectory, type Fabric } from '../../gateway/fabric/index.js';
-import { createLogger, createMetrics } from '../../gateway/observability/index.js';
-import { DEFAULT_PIN_LIMITS, PinGuard, type PinGuardLimits } from '../../gateway/policy/index.js';
-import { attachSignalling, type MeetingAccess } from '../../gateway/webrtc/index.js';
+import { createLogger, createMetrics, type AuditRecord, type Metrics } from '../../gateway/observability/index.js';
+import { DEFAULT_PIN_LIMITS, meetingAccess, PinGuard, type PinGuardLimits } from '../../gateway/policy/index.js';
+import { attachSignalling } from '../../gateway/webrtc/index.js';
+import { until } from '../support/until.js';
 
 const PIN = '73519046';
 const NOT_FOUND = { type: 'error', code: 'not-found', message: 'There is no meeting with this ID, or the PIN is wrong.' };
@@ -55,21 +56,13 @@ class Client {
   }
 }
 
-/** Access as the gateway grants it: the directory says which meetings have a PIN, the guard checks it. */
-function pinAccess(directory: MeetingDirectory, guard: PinGuard): MeetingAccess {
-  return {
-    check(meetingId, pin, source) {
-      if (directory.get(meetingId)?.hasPin === false) return 'ok';
-      return guard.attempt(meetingId, pin ?? '', source) === 'ok' ? 'ok' : 'denied';
-    },
-  };
-}
-
 describe('browser signalling: joining meetings with and without a PIN', () => {
   let server: Server;
   let signalling: { close(): void };
   let url: string;
   let logs: string;
+  let metrics: Metrics;
+  let audits: AuditRecord[];
   const clients: Client[] = [];
 
   async function start(options: { fabric?: Fabric; limits?: PinGuardLimits } = {}): Promise<void> {
@@ -79,6 +72,8 @@ describe('browser signalling: joining meetings with and without a PIN', () => {
     ]);
     const guard = new PinGuard({ verify: (id, pin) => directory.verifyPin(id, pin), ...(options.limits ? { limits: options.limits } : {}) });
     logs = '';
+    metrics = createMetrics();
+    audits = [];
     const sink = new Writable({
       write(chunk: Buffer, _encoding, done) {
         logs += chunk.toString();
@@ -86,10 +81,12 @@ describe('browser signalling: joining meetings with and without a PIN', () => {
       },
     });
     signalling = attachSignalling(server, {
-      fabric: options.fabric ?? new EmbeddedFabric(directory, createMetrics()),
-      access: pinAccess(directory, guard),
+      fabric: options.fabric ?? new EmbeddedFabric(directory, metrics),
+      access: meetingAccess(directory, guard),
       bindAddress: '127.0.0.1',
       logger: createLogger('debug', sink),
+      metrics,
+      audit: { record: (record) => audits.push(record) },
     });
   }
 
@@ -101,14 +98,14 @@ describe('browser signalling: joining meetings with and without a PIN', () => {
   }
 
   /** Joins and returns the answer that ends the join ('joined' or 'error'), the close code if closed, and how long it took. */
-  async function join(meetingId: string, pin?: string): Promise<{ answer: Message; closeCode?: number; ms: number }> {
+  async function join(meetingId: string, pin?: string): Promise<{ answer: Message; client: Client; closeCode?: number; ms: number }> {
     const client = await connect();
     const started = performance.now();
     client.send({ type: 'join', meetingId, name: 'Alice', ...(pin === undefined ? {} : { pin }) });
     const answer = await client.next('joined', 'error');
     const ms = performance.now() - started;
-    if (answer.type === 'joined') return { answer, ms };
-    return { answer, closeCode: await client.closed, ms };
+    if (answer.type === 'joined') return { answer, client, ms };
+    return { answer, client, closeCode: await client.closed, ms };
   }
 
   beforeEach(async () => {
@@ -130,6 +127,24 @@ describe('browser signalling: joining meetings with and without a PIN', () => {
     await start();
     const { answer } = await join('board', PIN);
     expect(answer).toMatchObject({ type: 'joined', meeting: { id: 'board', name: 'Board' }, self: { name: 'Alice', encrypted: true } });
+  });
+
+  it('counts the browser leg while it is in, and writes one audit line with its label when it leaves', async () => {
+    await start();
+    const { client } = await join('board', PIN);
+    expect(await metrics.legsActive.value({ origin: 'webrtc', media: 'dtls-srtp' })).toBe(1);
+    client.close();
+    await until(async () => audits.length, (n) => n === 1);
+    expect(await metrics.legsActive.value({ origin: 'webrtc', media: 'dtls-srtp' })).toBe(0);
+    expect(audits[0]).toMatchObject({
+      event: 'leg-ended',
+      origin: 'webrtc',
+      meeting: 'board',
+      label: { signalling: 'ws', media: 'dtls-srtp', encrypted: true, description: 'Browser · WebRTC over WebSocket · DTLS-SRTP' },
+      outcome: 'remote-hangup',
+      remoteAddress: '127.0.0.1',
+    });
+    expect(JSON.stringify(audits)).not.toContain(PIN);
   });
 
   it('refuses a PIN meeting without a PIN, with a wrong PIN and for an unknown meeting alike, each after a second, and closes', async () => {
