@@ -378,16 +378,19 @@ function trunks(value: unknown, meetingIds: ReadonlySet<string>, fail: (key: str
 
 function trunkDigest(value: unknown, key: string, fail: (key: string, problem: string) => never): NonNullable<Trunk['digest']> {
   if (!isMapping(value)) return fail(key, `must be a mapping with username and password, got ${describe(value)}`);
-  const extra = Object.keys(value).find((k) => k !== 'username' && k !== 'password');
+  const extra = Object.keys(value).find((k) => !['username', 'password', 'algorithm'].includes(k));
   if (extra !== undefined) fail(`${key}.${extra}`, 'unknown key');
-  const { username, password } = value;
+  const { username, password, algorithm } = value;
   if (typeof username !== 'string' || !/^[A-Za-z0-9_.+-]{1,64}$/.test(username)) {
     fail(`${key}.username`, `must be 1-64 letters, digits or "_.+-", got ${describe(username)}`);
   }
   if (typeof password !== 'string' || password.length < 8 || password.length > 128) {
     fail(`${key}.password`, `must be a string of 8-128 characters, got ${describeSecret(password)}`);
   }
-  return { username: username as string, password: password as string };
+  if (algorithm !== undefined && algorithm !== 'SHA-256' && algorithm !== 'MD5') {
+    fail(`${key}.algorithm`, `must be SHA-256 or MD5, got ${describe(algorithm)}`);
+  }
+  return { username: username as string, password: password as string, ...(algorithm ? { algorithm: algorithm as 'SHA-256' | 'MD5' } : {}) };
 }
 
 function trunkDids(

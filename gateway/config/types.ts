@@ -11,8 +11,11 @@ export interface Trunk {
   sources: string[];
   /** The SIP transport the trunk uses; a request over another transport is not this trunk's. */
   transport: 'udp' | 'tcp' | 'tls';
-  /** When set, every INVITE must carry digest credentials for this user (the gateway challenges). */
-  digest?: { username: string; password: string };
+  /**
+   * When set, every INVITE must carry digest credentials for this user (the gateway challenges).
+   * `algorithm` pins the one challenge offered, for equipment that reads only the first of several.
+   */
+  digest?: { username: string; password: string; algorithm?: 'SHA-256' | 'MD5' };
   /** TLS trunks only: the name (subject CN or a DNS SAN) the carrier's verified client certificate must carry. */
   tlsIdentity?: string;
   /** The numbers the trunk delivers (Request-URI user, compared without `+` and visual separators). */

@@ -45,7 +45,9 @@ export class AdmissionPolicy {
     if (verdict.reason === 'missing' || verdict.reason === 'stale') {
       // RFC 8760: strongest first; MD5 stays for carriers' older equipment.
       const stale = { stale: verdict.reason === 'stale' };
-      const challenges = [this.digest.createChallenge(realm, 'SHA-256', stale).header, this.digest.createChallenge(realm, 'MD5', stale).header];
+      const pinned = challenged.digest?.algorithm;
+      const algorithms = pinned ? [pinned] : (['SHA-256', 'MD5'] as const);
+      const challenges = algorithms.map((algorithm) => this.digest.createChallenge(realm, algorithm, stale).header);
       return { ok: false, status: 401, challenges, trunk: challenged };
     }
     return { ok: false, status: 403, trunk: challenged };

@@ -68,6 +68,12 @@ describe('AdmissionPolicy', () => {
     expect(policy.admit(from('203.0.113.7', 'udp'), invite(stranger))).toEqual({ ok: false, status: 403, trunk: digestOnly });
   });
 
+  it('offers only the pinned algorithm when the trunk names one', () => {
+    const md5Only = trunk('md5-only', { digest: { username: 'old', password: 'correct horse', algorithm: 'MD5' } });
+    const challenged = new AdmissionPolicy({ host: HOST, trunks: [md5Only] }).admit(from('203.0.113.7', 'udp'), invite());
+    expect((challenged as { challenges: string[] }).challenges).toEqual([expect.stringMatching(/algorithm=MD5, qop="auth"$/)]);
+  });
+
   it('prefers a trunk trusted by address to a digest trunk that would challenge', () => {
     const policy = new AdmissionPolicy({ host: HOST, trunks: [digestOnly, carrier] });
     expect(policy.admit(from('192.0.2.10', 'udp'), invite())).toMatchObject({ ok: true, trunk: carrier });
