@@ -16,6 +16,11 @@ export const DEFAULT_ENTRY_TIMING: EntryTiming = { interDigitMs: 5_000, overallM
 /** Tries of meeting ID and PIN per call before the goodbye (issue 4: three). */
 export const ENTRY_TRIES = 3;
 
+/**
+ * Silence after a last prompt, before the BYE: a receiver's jitter buffer gives up its last
+ * packets only when later ones push them out.
+ */
+const FAREWELL_TAIL = new Int16Array(8000 / 2);
 const MAX_DIAL_IN_DIGITS = 16;
 const MAX_PIN_DIGITS = 12;
 
@@ -61,7 +66,7 @@ export class DialIn {
       const meetingId = await this.enter(conversation, fixedMeetingId);
       if (leg.isEnded) return;
       if (meetingId === undefined) {
-        await conversation.say('goodbye');
+        await conversation.sayLast('goodbye');
         return leg.hangup('entry-failed');
       }
       conversation.close();
@@ -70,7 +75,7 @@ export class DialIn {
       if (joined.reason === 'not-found') return leg.hangup('meeting-ended');
       leg.meetingId = meetingId;
       this.options.policyRefused(leg);
-      await new Conversation(leg, this.options.prompts, this.timing).say('encryption-required');
+      await new Conversation(leg, this.options.prompts, this.timing).sayLast('encryption-required');
       leg.hangup('policy-refused');
     } finally {
       conversation.close();
@@ -124,6 +129,12 @@ class Conversation {
 
   async say(name: PromptName): Promise<void> {
     await this.player?.play(this.prompts.get(name));
+  }
+
+  /** A prompt the call ends with: played out, with a moment for the far end to play its last packets. */
+  async sayLast(name: PromptName): Promise<void> {
+    await this.say(name);
+    if (!this.leg.isEnded) await this.player?.play(FAREWELL_TAIL);
   }
 
   /** Plays the prompts, then collects digits up to `#`; undefined when nothing was typed. */

@@ -8,7 +8,9 @@ import { launchChromium, type BrowserParticipant, type ChromiumBrowser } from '.
 import { findFreePortBlock } from '../peers/process.js';
 import { removeSippDir, runSipp, startSipp, type SippOptions, type SippResult } from '../peers/sipp.js';
 import { writeG711File, writeTrunkScenario, type TrunkScenarioOptions } from '../peers/sipp-trunk.js';
-import { sine } from '../peers/wav.js';
+import { startBaresip, type Baresip } from '../peers/baresip.js';
+import { findClip, readWav, sine } from '../peers/wav.js';
+import { loadPrompts, type PromptName } from '../../gateway/prompts/index.js';
 import { until } from '../support/until.js';
 import { dialInRoomSystem } from './room-system.js';
 
@@ -52,6 +54,7 @@ describe.skipIf(peer.skip)('phone callers through a carrier trunk (sipp over UDP
   let base: number;
   let toneFile: string;
   let sippResults: SippResult[] = [];
+  const phones: Baresip[] = [];
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'sipgw-dial-in-'));
@@ -86,6 +89,7 @@ describe.skipIf(peer.skip)('phone callers through a carrier trunk (sipp over UDP
   });
 
   afterAll(async () => {
+    for (const phone of phones) await phone.stop();
     await chromium?.close();
     await gateway?.stop();
     rmSync(dir, { recursive: true, force: true });
@@ -107,6 +111,23 @@ describe.skipIf(peer.skip)('phone callers through a carrier trunk (sipp over UDP
       timeoutS: 90,
       ...extra,
     };
+  }
+
+  /** baresip as a phone behind the carrier: UDP from the trunk's address, plain RTP, PCMU, RFC 4733 digits. */
+  async function dialPhone(name: string, number: string): Promise<Baresip> {
+    const ports = findFreePortBlock(30);
+    const phone = await startBaresip({ name, transport: 'udp', sipPort: ports, ctrlPort: ports + 2, rtpPorts: [ports + 10, ports + 29], toneHz: 440 });
+    phones.push(phone);
+    await phone.dial(`sip:${number.replace(/ /g, '')}@127.0.0.1:${gateway.ports.sip.udp}`);
+    await phone.waitForEvent('CALL_ESTABLISHED', 15_000);
+    return phone;
+  }
+
+  /** How well a prompt matches what the phone heard (its decoded audio, written by baresip when the call ended). */
+  function heard(phone: Baresip, prompt: PromptName): number {
+    const [file] = phone.decodedWavFiles();
+    if (!file) throw new Error('baresip wrote no decoded audio');
+    return findClip(readWav(file).samples, loadPrompts().get(prompt), 8000).correlation;
   }
 
   function auditLines(): AuditLine[] {
@@ -159,21 +180,6 @@ describe.skipIf(peer.skip)('phone callers through a carrier trunk (sipp over UDP
     expect(auditLines()).toContainEqual(expect.objectContaining({ event: 'call-refused', outcome: 'forbidden', status: 403, remoteAddress: STRANGER_ADDRESS }));
   });
 
-  it('says goodbye and hangs up after three wrong PINs, and logs none of the digits', async () => {
-    const steps: TrunkScenarioOptions['steps'] = WRONG_PINS.flatMap((pin) => [{ digits: `${BOARD_DIAL_IN}#` }, { pauseMs: 300 }, { digits: `${pin}#` }, { pauseMs: 300 }]);
-    const wrongBefore = await gateway.metric('sipgw_pin_attempts_total', { result: 'wrong' });
-    const call = await runSipp(trunkCall('wrong-pins', IVR_NUMBER, { caller: 'Mallory', audio: { file: toneFile, law: 'pcmu' }, steps: steps.slice(0, -1), hangup: 'await-bye' }));
-    sippResults.push(call);
-    expect(call, call.stdout).toMatchObject({ successful: 1, failed: 0 });
-    expect(await gateway.metric('sipgw_pin_attempts_total', { result: 'wrong' })).toBe(wrongBefore + 3);
-    const record = await until(async () => auditLines().find((line) => line.outcome === 'entry-failed'), Boolean);
-    expect(record).toMatchObject({ event: 'leg-ended', origin: 'pstn', trunk: 'carrier' });
-    expect((await alice.roster()).map((row) => row.name)).toEqual(['Alice']);
-
-    const written = gateway.output() + readFileSync(auditFile, 'utf8');
-    for (const digits of [PIN, ...WRONG_PINS, BOARD_DIAL_IN]) expect(written).not.toContain(digits);
-  });
-
   it('refuses a phone caller in a meeting that requires encryption after telling it why, and admits a room system with SRTP', async () => {
     const call = await runSipp(trunkCall('require', SECURE_NUMBER, { caller: 'Dave', audio: { file: toneFile, law: 'pcmu' }, hangup: 'await-bye', awaitByeMs: 20_000 }));
     sippResults.push(call);
@@ -209,5 +215,50 @@ describe.skipIf(peer.skip)('phone callers through a carrier trunk (sipp over UDP
     expect(right, right.stdout).toMatchObject({ successful: 1, failed: 0 });
     expect(await gateway.metric('sipgw_calls_total', { origin: 'pstn', outcome: 'challenged' })).toBe(2);
     expect(gateway.output()).not.toContain(DIGEST.password);
+  });
+
+  it('joins a phone that types meeting ID and PIN as RFC 4733 events after the welcome prompt; the browser hears it, it hears the announcement', async () => {
+    // A quiet browser, so what the phone hears is the gateway's own audio.
+    await alice.page.click('#mute-audio');
+    const phone = await dialPhone('Carol', IVR_NUMBER);
+    await new Promise((resolve) => setTimeout(resolve, 5_500));
+    await phone.sendDigits(`${BOARD_DIAL_IN}#`);
+    await phone.sendDigits(`${PIN}#`);
+
+    const rows = await until(() => alice.roster(), (r) => r.some((row) => row.origin === 'pstn'), 20_000);
+    const row = rows.find((r) => r.origin === 'pstn');
+    expect(row).toMatchObject({ name: 'Carol', description: 'Phone · not encrypted', encrypted: false });
+    expect(await alice.bannerVisible()).toBe(true);
+    expect(await alice.notices()).toContainEqual({ event: 'joined', text: NOTICE, unencrypted: true });
+    expect(await gateway.metric('sipgw_dtmf_digits_total', { method: 'rfc4733' })).toBe(BOARD_DIAL_IN.length + PIN.length + 2);
+    const tone = await until(() => alice.dominantFrequency(row!.id, 1_000), (t) => Math.abs(t.hz - 440) < 30, 10_000);
+    expect(Math.abs(tone.hz - 440)).toBeLessThan(30);
+
+    // Long enough for the whole announcement to reach the phone.
+    await new Promise((resolve) => setTimeout(resolve, 6_000));
+    await phone.hangup();
+    await phone.waitForEvent('CALL_CLOSED', 10_000);
+    expect(await until(() => alice.bannerVisible(), (visible) => !visible)).toBe(false);
+    expect(heard(phone, 'welcome')).toBeGreaterThan(0.8);
+    expect(heard(phone, 'unencrypted-joined')).toBeGreaterThan(0.8);
+    expect(heard(phone, 'goodbye')).toBeLessThan(0.5);
+  });
+
+  it('says goodbye and hangs up after three wrong PINs, and logs none of the digits typed', async () => {
+    const wrongBefore = await gateway.metric('sipgw_pin_attempts_total', { result: 'wrong' });
+    const phone = await dialPhone('Mallory', IVR_NUMBER);
+    for (const pin of WRONG_PINS) {
+      await phone.sendDigits(`${BOARD_DIAL_IN}#`);
+      await phone.sendDigits(`${pin}#`);
+    }
+    const closed = await phone.waitForEvent('CALL_CLOSED', 30_000);
+    expect(closed.param).not.toMatch(/Connection reset by user/);
+    expect(heard(phone, 'goodbye')).toBeGreaterThan(0.8);
+    expect(await gateway.metric('sipgw_pin_attempts_total', { result: 'wrong' })).toBe(wrongBefore + 3);
+    const record = await until(async () => auditLines().find((line) => line.outcome === 'entry-failed'), Boolean);
+    expect(record).toMatchObject({ event: 'leg-ended', origin: 'pstn', trunk: 'carrier' });
+    expect((await alice.roster()).map((row) => row.name)).toEqual(['Alice']);
+    const written = gateway.output() + readFileSync(auditFile, 'utf8');
+    for (const digits of [PIN, ...WRONG_PINS, BOARD_DIAL_IN]) expect(written).not.toContain(digits);
   });
 });

@@ -1,5 +1,6 @@
 // Driver for baresip 1.0 (Debian's baresip-core), the room system of the interop tests: SIP-TLS, SDES-SRTP
-// or DTLS-SRTP, an ausine tone as microphone, received audio dumped to WAV, driven over ctrl_tcp.
+// or DTLS-SRTP, an ausine tone as microphone, received audio dumped to WAV, driven over ctrl_tcp. With transport
+// udp and no mediaenc it is a PSTN trunk caller instead: plain RTP, G.711, DTMF as RFC 4733 events (sendDigits).
 //
 // Facts found on this machine (baresip 1.0.0 with libre 1.1.0):
 // - `dial`/`hangup`/`accept` are commands of the menu module: without `module_app menu.so` ctrl_tcp answers
@@ -19,6 +20,29 @@
 //   snd_path, 16-bit mono at the codec rate (8000 Hz for PCMU); the header is finalised at call end. The names
 //   have one-second resolution: two calls in the same second of one instance share a file.
 // - ausine produces 48 kHz stereo only, hence ausrc_srate/ausrc_channels.
+// - sndfile's `-dec.wav` holds only decoded received packets, back to back: a call that receives no RTP leaves a
+//   44-byte header-only file, and a pause in the incoming stream (sipp rtp_stream paused 2 s) is simply absent from
+//   the file. Offsets in it are therefore "received-audio time", not time since the call started. A few packets at
+//   the very start (before baresip's stream is up) are missing too. RFC 4733 events received are not in it.
+//
+// As a PSTN trunk caller (transport udp, no mediaenc, audio_codecs=pcmu), checked with tshark against a sipp callee:
+// - The account transport comes from the AOR: `<sip:trunk@127.0.0.1;transport=udp>` dials over UDP and appends
+//   ";transport=udp" to the dialled URI. The offer is `m=audio <port> RTP/AVP 0 101` with
+//   `a=rtpmap:101 telephone-event/8000` and `a=fmtp:101 0-15`.
+// - DTMF: menu's `sndcode <digits>` command sends RFC 4733 events, and is the only way over ctrl_tcp. It exists
+//   only while a call is up ("command not found (sndcode)" otherwise). It takes 0-9 * # A-D (a-d too), and answers
+//   "Invalid argument" to anything else. Per digit: one event at the telephone-event payload type of the answer,
+//   marker bit on its first packet, a 20 ms update cadence, about 180-220 ms long, ending with three end-bit packets
+//   (e.g. digit 1: event 1, durations 160…1440, then E=1 three times). Several digits in one sndcode are queued and
+//   sent one after another; sendDigits() sends one per command instead, `gapMs` apart. Audio packets keep flowing
+//   during an event (same SSRC and sequence space, interleaved), which RFC 4733 allows.
+// - The `cons` module (`module cons.so` with `cons_listen 127.0.0.1:PORT`; as `module_app` it loads but warns
+//   "should be type application (ui)") takes raw key presses over UDP or TCP and feeds them to the menu: a digit
+//   key starts an event that lasts until the next key, and byte 0x04 (KEYCODE_REL) ends it. It works, but sndcode
+//   needs no extra port, so the driver does not load cons.
+// - SIP INFO DTMF: baresip 1.0 cannot send it (there is no `dtmfmode` account parameter; that came in later
+//   versions). It does receive INFO `application/dtmf-relay` (`Signal=`) as a callee, answers 200, and reports
+//   CALL_DTMF_START with the digit (and CALL_DTMF_END), as it does for RFC 4733 events it receives.
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -58,6 +82,11 @@ export interface BaresipOptions {
   readonly name: string;
   /** UDP/TCP listen port; baresip listens for TLS on sipPort + 1. */
   readonly sipPort: number;
+  /**
+   * The account's SIP transport (default `tls`): `udp` (or `tcp`) with no `mediaenc` makes baresip a PSTN trunk
+   * caller (plain RTP).
+   */
+  readonly transport?: 'tls' | 'udp' | 'tcp';
   readonly ctrlPort: number;
   readonly rtpPorts: readonly [number, number];
   /** `srtp-mand`: SDES required; `srtp`: SDES offered, plain accepted; `dtls_srtp`; undefined: plain RTP. */
@@ -73,8 +102,8 @@ export interface BaresipOptions {
   readonly video?: boolean;
   /** `auto` answers incoming calls at once (default `manual`: incoming calls wait for accept()). */
   readonly answerMode?: 'manual' | 'auto';
-  /** Key and certificate in one PEM file: baresip's TLS server identity. */
-  readonly certificate: string;
+  /** Key and certificate in one PEM file: baresip's TLS server identity. Required for transport tls. */
+  readonly certificate?: string;
   /** sip_cafile; see the note on TLS trust above. */
   readonly caFile?: string;
   /** Where config, accounts, log and WAV dumps go; a fresh temp directory (removed by stop()) when omitted. */
@@ -89,12 +118,20 @@ export interface Baresip {
   readonly events: readonly BaresipEvent[];
   /** The AOR's TLS contact: sip:<name>@127.0.0.1:<sipPort+1>;transport=tls. */
   readonly tlsUri: string;
+  /** The AOR's contact on the account's transport: tlsUri for tls, else sip:<name>@127.0.0.1:<sipPort>;transport=…. */
+  readonly uri: string;
   /** Sends a ctrl_tcp command; resolves with its response data, rejects if baresip reports failure. */
   command(command: string, params?: string): Promise<string>;
   dial(uri: string): Promise<void>;
   hangup(): Promise<void>;
   /** Answers the waiting incoming call (answerMode manual). */
   accept(): Promise<void>;
+  /**
+   * Types `digits` (0-9 * # A-D) in the established call as RFC 4733 telephone-events, one menu `sndcode` per digit,
+   * `gapMs` (default 250) from one digit's start to the next; resolves `gapMs` after the last one, when its event
+   * (about 200 ms plus end packets) is over if gapMs ≥ 250. Rejects when there is no call (see the notes above).
+   */
+  sendDigits(digits: string, gapMs?: number): Promise<void>;
   /**
    * The next event of `type` not returned by an earlier waitForEvent of that type (so a second call waits for
    * the second such event), optionally also matching `predicate`.
@@ -110,7 +147,7 @@ function configText(options: BaresipOptions, dir: string): string {
   const lines = [
     'poll_method epoll',
     `sip_listen 127.0.0.1:${options.sipPort}`,
-    `sip_certificate ${options.certificate}`,
+    ...(options.certificate ? [`sip_certificate ${options.certificate}`] : []),
     ...(options.caFile ? [`sip_cafile ${options.caFile}`] : []),
     'net_interface 127.0.0.1',
     `audio_source ausine,${options.toneHz ?? 440}`,
@@ -146,7 +183,7 @@ function accountText(options: BaresipOptions): string {
     ...(options.video ? ['video_codecs=h264'] : []),
     `answermode=${options.answerMode ?? 'manual'}`,
   ];
-  return `<sip:${options.name}@127.0.0.1;transport=tls>;${params.join(';')}\n`;
+  return `<sip:${options.name}@127.0.0.1;transport=${options.transport ?? 'tls'}>;${params.join(';')}\n`;
 }
 
 /** Splits complete netstrings (`LEN:payload,`) off the front of `buffer`. */
@@ -190,7 +227,12 @@ interface Waiter {
   readonly resolve: (event: BaresipEvent) => void;
 }
 
+/** Characters sndcode accepts (checked against baresip 1.0; it answers "Invalid argument" to others). */
+const DTMF_KEYS = /^[0-9*#A-Da-d]+$/;
+
 export async function startBaresip(options: BaresipOptions): Promise<Baresip> {
+  const transport = options.transport ?? 'tls';
+  if (transport === 'tls' && !options.certificate) throw new Error('baresip over TLS needs a certificate');
   const ownDir = options.dir === undefined;
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), `sipgw-baresip-${options.name}-`));
   writeFileSync(join(dir, 'config'), configText(options, dir));
@@ -248,7 +290,8 @@ export async function startBaresip(options: BaresipOptions): Promise<Baresip> {
       messages.forEach(onMessage);
     });
     ctrl.on('error', () => ctrl.destroy());
-    await waitForListening('tcp', options.sipPort + 1, {
+    // With a certificate baresip also listens for TLS on sipPort + 1, the last socket it opens.
+    await waitForListening(options.certificate ? 'tcp' : transport === 'udp' ? 'udp' : 'tcp', options.certificate ? options.sipPort + 1 : options.sipPort, {
       timeoutMs: 5000,
       abort: () => (child.hasExited() ? `baresip exited (see ${child.logPath})` : undefined),
     });
@@ -276,6 +319,7 @@ export async function startBaresip(options: BaresipOptions): Promise<Baresip> {
     process: child,
     events,
     tlsUri: `sip:${options.name}@127.0.0.1:${options.sipPort + 1};transport=tls`,
+    uri: `sip:${options.name}@127.0.0.1:${transport === 'tls' ? options.sipPort + 1 : options.sipPort};transport=${transport}`,
     command,
     async dial(uri) {
       await command('dial', uri);
@@ -285,6 +329,13 @@ export async function startBaresip(options: BaresipOptions): Promise<Baresip> {
     },
     async accept() {
       await command('accept');
+    },
+    async sendDigits(digits, gapMs = 250) {
+      if (!DTMF_KEYS.test(digits)) throw new Error(`not DTMF digits: ${JSON.stringify(digits)}`);
+      for (const digit of digits) {
+        await command('sndcode', digit);
+        await sleep(gapMs);
+      }
     },
     waitForEvent(type, timeoutMs, predicate) {
       const earlier = events.find((event) => matches({ type, predicate }, event));

@@ -30,6 +30,12 @@ export interface SippOptions {
   readonly pauseMs?: number;
   /** Scenario variables (`-set name value`), read in a scenario as `[$name]`. */
   readonly vars?: Readonly<Record<string, string>>;
+  /**
+   * The digest `uri` of `[authentication]`, e.g. the Request-URI `sip:ivr@127.0.0.1:5060` (`-auth_uri`, which
+   * takes it without the scheme: sipp 3.6.1 prepends "sip:"). Without it sipp puts `sip:<remote_ip>:<remote_port>`
+   * there, which a callee that checks the digest-uri against the Request-URI (user part included) refuses.
+   */
+  readonly authUri?: string;
   /** Local address to bind and to put in Via/Contact (`-i`), e.g. 127.0.0.2 to look like another host. */
   readonly sourceAddress?: string;
   readonly extraArgs?: readonly string[];
@@ -101,6 +107,7 @@ function sippArgs(options: SippOptions, dir: string): string[] {
   if (options.rate !== undefined) args.push('-r', String(options.rate));
   if (options.service !== undefined) args.push('-s', options.service);
   if (options.pauseMs !== undefined) args.push('-d', String(options.pauseMs));
+  if (options.authUri !== undefined) args.push('-auth_uri', options.authUri.replace(/^sip:/i, ''));
   for (const [name, value] of Object.entries(options.vars ?? {})) args.push('-set', name, value);
   args.push(...(options.extraArgs ?? []));
   return args;
