@@ -1,4 +1,4 @@
-import { randomBytes, randomInt, scryptSync, timingSafeEqual } from 'node:crypto';
+import { randomBytes, randomInt, scrypt, scryptSync, timingSafeEqual } from 'node:crypto';
 import type { GatewayConfig } from '../config/index.js';
 
 type MeetingConfig = GatewayConfig['meetings'][number];
@@ -188,13 +188,18 @@ export class MeetingDirectory {
     return true;
   }
 
-  /** True when `pin` is the meeting's PIN or the meeting has none; false for an unknown meeting. */
-  verifyPin(id: string, pin: string): boolean {
+  /**
+   * True when `pin` is the meeting's PIN or the meeting has none; false for an unknown meeting.
+   * The hash runs on libuv's thread pool: a flood of guesses must not stall the media on the event loop.
+   */
+  async verifyPin(id: string, pin: string): Promise<boolean> {
     const entry = this.entry(id);
     if (entry && !entry.pin) return true;
     const stored = entry?.pin ?? this.decoy;
-    const matches = timingSafeEqual(hashPin(pin, stored.salt).hash, stored.hash);
-    return entry !== undefined && matches;
+    const hash = await new Promise<Buffer>((resolve, reject) =>
+      scrypt(pin, stored.salt, HASH_BYTES, SCRYPT, (err, key) => (err ? reject(err) : resolve(key))),
+    );
+    return entry !== undefined && timingSafeEqual(hash, stored.hash);
   }
 
   /** Called with the meeting's id after it was deleted. */

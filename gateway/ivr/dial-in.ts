@@ -31,7 +31,7 @@ export interface DialInOptions {
   };
   /** Joins a leg to a meeting (the fabric's SIP adapter); undefined when the meeting is gone. */
   join(leg: Leg, meetingId: string): JoinResult;
-  pins: { attempt(meetingId: string, pin: string, source: string): PinAttemptResult };
+  pins: { attempt(meetingId: string, pin: string, source: string): Promise<PinAttemptResult> };
   prompts: Prompts;
   /** A leg was refused because the meeting requires encryption. */
   policyRefused(leg: Leg): void;
@@ -103,7 +103,7 @@ export class DialIn {
       const retry = fixedMeetingId !== undefined && attempt > 1;
       const pin = await conversation.ask(retry ? ['invalid', 'enter-pin'] : ['enter-pin'], MAX_PIN_DIGITS);
       if (pin === undefined) continue;
-      if (pins.attempt(guardKey, pin, source) === 'ok' && record) return record.id;
+      if ((await pins.attempt(guardKey, pin, source)) === 'ok' && record) return record.id;
     }
     return undefined;
   }

@@ -14,7 +14,7 @@ export const DEFAULT_PIN_LIMITS: PinGuardLimits = { perSource: 10, perMeeting: 3
 
 export interface PinGuardOptions {
   /** Whether `pin` opens the meeting; false for an unknown meeting (the caller cannot tell the two apart). */
-  verify(meetingId: string, pin: string): boolean;
+  verify(meetingId: string, pin: string): Promise<boolean>;
   limits?: PinGuardLimits;
   now?: () => number;
   /** Called once per attempt and once per lockout, for metrics and audit. */
@@ -25,6 +25,8 @@ export interface PinGuardOptions {
 interface Failures {
   times: number[];
   lockedUntil: number;
+  /** The failures a lockout cleared, in case the attempt that started it turns out right. */
+  before: number[];
 }
 
 // Bounds memory against a spray of addresses or meeting IDs; the oldest key is forgotten first.
@@ -46,17 +48,25 @@ export class PinGuard {
     this.now = options.now ?? Date.now;
   }
 
-  attempt(meetingId: string, pin: string, source: string): PinAttemptResult {
+  async attempt(meetingId: string, pin: string, source: string): Promise<PinAttemptResult> {
     const now = this.now();
     const meetingKey = meetingId.toLowerCase();
-    let result: PinAttemptResult;
-    if (this.isLocked(this.sources, source, now) || this.isLocked(this.meetings, meetingKey, now)) result = 'locked';
-    else if (this.options.verify(meetingId, pin)) result = 'ok';
-    else {
-      result = 'wrong';
-      if (this.fail(this.sources, source, this.limits.perSource, now)) this.options.lockedOut?.('source');
-      if (this.fail(this.meetings, meetingKey, this.limits.perMeeting, now)) this.options.lockedOut?.('meeting');
+    if (this.isLocked(this.sources, source, now) || this.isLocked(this.meetings, meetingKey, now)) return this.report('locked');
+    // Counted as a failure before the (asynchronous) check, so parallel guesses cannot all slip in
+    // under the limit; a right PIN takes its failure back.
+    const startsSourceLockout = this.fail(this.sources, source, this.limits.perSource, now);
+    const startsMeetingLockout = this.fail(this.meetings, meetingKey, this.limits.perMeeting, now);
+    if (await this.options.verify(meetingId, pin)) {
+      this.forgive(this.sources, source, now, startsSourceLockout);
+      this.forgive(this.meetings, meetingKey, now, startsMeetingLockout);
+      return this.report('ok');
     }
+    if (startsSourceLockout) this.options.lockedOut?.('source');
+    if (startsMeetingLockout) this.options.lockedOut?.('meeting');
+    return this.report('wrong');
+  }
+
+  private report(result: PinAttemptResult): PinAttemptResult {
     this.options.attempted?.(result);
     return result;
   }
@@ -70,15 +80,28 @@ export class PinGuard {
     let failures = map.get(key);
     if (!failures) {
       if (map.size >= MAX_TRACKED_KEYS) map.delete(map.keys().next().value as string);
-      failures = { times: [], lockedUntil: 0 };
+      failures = { times: [], lockedUntil: 0, before: [] };
       map.set(key, failures);
     }
     failures.times = failures.times.filter((t) => now - t < this.limits.windowMs);
     failures.times.push(now);
     if (failures.times.length < limit) return false;
+    failures.before = failures.times;
     failures.times = [];
     failures.lockedUntil = now + this.limits.lockoutMs;
     return true;
+  }
+
+  /** Takes back the failure fail() recorded at `at`, and the lockout it started. */
+  private forgive(map: Map<string, Failures>, key: string, at: number, startedLockout: boolean): void {
+    const failures = map.get(key);
+    if (!failures) return;
+    if (startedLockout) {
+      failures.lockedUntil = 0;
+      failures.times = failures.before;
+    }
+    const index = failures.times.lastIndexOf(at);
+    if (index >= 0) failures.times.splice(index, 1);
   }
 }
 
@@ -89,8 +112,8 @@ export class PinGuard {
 export function meetingAccess(
   meetings: { hasPin(id: string): boolean | undefined },
   pins: PinGuard,
-): { check(meetingId: string, pin: string | undefined, source: string): 'ok' | 'denied' } {
+): { check(meetingId: string, pin: string | undefined, source: string): Promise<'ok' | 'denied'> } {
   return {
-    check: (id, pin, source) => (meetings.hasPin(id) === false || pins.attempt(id, pin ?? '', source) === 'ok' ? 'ok' : 'denied'),
+    check: async (id, pin, source) => (meetings.hasPin(id) === false || (await pins.attempt(id, pin ?? '', source)) === 'ok' ? 'ok' : 'denied'),
   };
 }

@@ -16,7 +16,7 @@ export interface MeetingAccess {
    * 'ok' when the meeting exists and has no PIN, or `pin` opens it; 'denied' for an unknown
    * meeting, a missing or wrong PIN, or a locked-out source. `source` is the browser's address.
    */
-  check(meetingId: string, pin: string | undefined, source: string): 'ok' | 'denied';
+  check(meetingId: string, pin: string | undefined, source: string): Promise<'ok' | 'denied'>;
 }
 
 export interface SignallingOptions {
@@ -120,8 +120,7 @@ class BrowserConnection {
       }
     } catch (err) {
       if (err instanceof BadRequest) return this.send({ type: 'error', code: 'bad-request', message: err.message });
-      this.options.logger.error({ err }, 'browser signalling failed');
-      this.fail('internal', 'internal error');
+      this.internalError(err);
     }
   }
 
@@ -132,7 +131,28 @@ class BrowserConnection {
     const pin = pinField(message);
     this.joinRequested = true;
     clearTimeout(this.joinTimer);
-    if (this.options.access.check(meetingId, pin, this.origin.address) !== 'ok') return this.refuse();
+    this.options.access.check(meetingId, pin, this.origin.address).then(
+      (access) => {
+        // The browser may have gone while the PIN was checked.
+        if (this.ws.readyState !== this.ws.OPEN) return;
+        if (access !== 'ok') return this.refuse();
+        try {
+          this.enter(meetingId, name);
+        } catch (err) {
+          this.internalError(err);
+        }
+      },
+      (err: unknown) => this.internalError(err),
+    );
+  }
+
+  private internalError(err: unknown): void {
+    this.options.logger.error({ err }, 'browser signalling failed');
+    this.fail('internal', 'internal error');
+  }
+
+  /** Joins the meeting, once the browser may. */
+  private enter(meetingId: string, name: string): void {
     const peer = new BrowserPeer({
       bindAddress: this.options.bindAddress,
       portRange: this.options.portRange,

@@ -178,7 +178,7 @@ describe('admin API: meetings', () => {
     expect(record).not.toHaveProperty('pin');
     expect(record.id).toMatch(/^[0-9a-v]{26}$/);
     expect(created.headers.get('location')).toBe(`/api/meetings/${record.id}`);
-    expect(directory.verifyPin(record.id, '0042')).toBe(true);
+    expect(await directory.verifyPin(record.id, '0042')).toBe(true);
 
     const read = await fetch(`${base}${created.headers.get('location')}`, { headers: AUTH });
     expect(read.status).toBe(200);
@@ -222,7 +222,7 @@ describe('admin API: meetings', () => {
     const res = await fetch(`${base}/api/meetings/DEMO`, { method: 'PATCH', headers: JSON_AUTH, body: '{"pin":"123456"}' });
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({ id: 'demo', name: 'Demo meeting', hasPin: true, participants: 3 });
-    expect(directory.verifyPin('demo', '123456')).toBe(true);
+    expect(await directory.verifyPin('demo', '123456')).toBe(true);
   });
 
   it('answers PATCH on an unknown meeting 404', async () => {

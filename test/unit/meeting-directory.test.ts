@@ -91,19 +91,19 @@ describe('MeetingDirectory', () => {
     expect(inputError(() => new MeetingDirectory(configured)).message).toContain(message);
   });
 
-  it('verifies PINs, and treats a meeting without PIN as open and an unknown one as closed', () => {
+  it('verifies PINs, and treats a meeting without PIN as open and an unknown one as closed', async () => {
     const directory = new MeetingDirectory([
       { id: 'locked', pin: '0042', policy: 'warn' },
       { id: 'open', policy: 'warn' },
     ]);
-    expect(directory.verifyPin('locked', '0042')).toBe(true);
-    expect(directory.verifyPin('LOCKED', '0042')).toBe(true);
-    expect(directory.verifyPin('locked', '42')).toBe(false);
-    expect(directory.verifyPin('locked', '00420')).toBe(false);
-    expect(directory.verifyPin('locked', '')).toBe(false);
-    expect(directory.verifyPin('open', 'anything')).toBe(true);
-    expect(directory.verifyPin('nobody', '0042')).toBe(false);
-    expect(directory.verifyPin('nobody', '0000')).toBe(false);
+    expect(await directory.verifyPin('locked', '0042')).toBe(true);
+    expect(await directory.verifyPin('LOCKED', '0042')).toBe(true);
+    expect(await directory.verifyPin('locked', '42')).toBe(false);
+    expect(await directory.verifyPin('locked', '00420')).toBe(false);
+    expect(await directory.verifyPin('locked', '')).toBe(false);
+    expect(await directory.verifyPin('open', 'anything')).toBe(true);
+    expect(await directory.verifyPin('nobody', '0042')).toBe(false);
+    expect(await directory.verifyPin('nobody', '0000')).toBe(false);
   });
 
   it('never carries the PIN in a record, its JSON or its inspection', () => {
@@ -134,16 +134,16 @@ describe('MeetingDirectory', () => {
     expect(() => new MeetingDirectory([{ id: 'a', dialInId: '1234', policy: 'warn' }, { id: '1234', policy: 'warn' }])).toThrow(MeetingInputError);
   });
 
-  it('hands out copies: changing one changes nothing inside', () => {
+  it('hands out copies: changing one changes nothing inside', async () => {
     const directory = new MeetingDirectory([{ id: 'demo', policy: 'warn' }]);
     const record = directory.get('demo') as MeetingRecord;
     record.policy = 'allow';
     record.hasPin = true;
     expect(directory.get('demo')).toMatchObject({ policy: 'warn', hasPin: false });
-    expect(directory.verifyPin('demo', '1')).toBe(true);
+    expect(await directory.verifyPin('demo', '1')).toBe(true);
   });
 
-  it('updates name, PIN and policy, tells listeners, and clears a PIN with null', () => {
+  it('updates name, PIN and policy, tells listeners, and clears a PIN with null', async () => {
     const directory = new MeetingDirectory([{ id: 'demo', policy: 'warn' }]);
     const changed: MeetingRecord[] = [];
     directory.onChanged((record) => changed.push(record));
@@ -151,15 +151,15 @@ describe('MeetingDirectory', () => {
     const updated = directory.update('DEMO', { name: 'Renamed', pin: '2468', policy: 'require' });
     expect(updated).toMatchObject({ id: 'demo', name: 'Renamed', policy: 'require', hasPin: true });
     expect(updated).not.toHaveProperty('pin');
-    expect(directory.verifyPin('demo', '2468')).toBe(true);
-    expect(directory.verifyPin('demo', '1357')).toBe(false);
+    expect(await directory.verifyPin('demo', '2468')).toBe(true);
+    expect(await directory.verifyPin('demo', '1357')).toBe(false);
 
     directory.update('demo', { pin: '1357' });
-    expect(directory.verifyPin('demo', '2468')).toBe(false);
-    expect(directory.verifyPin('demo', '1357')).toBe(true);
+    expect(await directory.verifyPin('demo', '2468')).toBe(false);
+    expect(await directory.verifyPin('demo', '1357')).toBe(true);
 
     expect(directory.update('demo', { pin: null })).toMatchObject({ hasPin: false, name: 'Renamed' });
-    expect(directory.verifyPin('demo', 'whatever')).toBe(true);
+    expect(await directory.verifyPin('demo', 'whatever')).toBe(true);
     expect(changed.map((r) => [r.name, r.policy, r.hasPin])).toEqual([
       ['Renamed', 'require', true],
       ['Renamed', 'require', true],
@@ -171,7 +171,7 @@ describe('MeetingDirectory', () => {
     expect(directory.update('missing', { name: 'x' })).toBeUndefined();
   });
 
-  it('applies no change when any part of an update is invalid', () => {
+  it('applies no change when any part of an update is invalid', async () => {
     const directory = new MeetingDirectory([{ id: 'demo', pin: '1111', policy: 'warn' }]);
     const changed: MeetingRecord[] = [];
     directory.onChanged((record) => changed.push(record));
@@ -179,7 +179,7 @@ describe('MeetingDirectory', () => {
     expect(inputError(() => directory.update('demo', { name: 'New', pin: 'x' })).field).toBe('pin');
     expect(inputError(() => directory.update('demo', { name: '', policy: 'allow' })).field).toBe('name');
     expect(directory.get('demo')).toMatchObject({ name: 'demo', policy: 'warn', hasPin: true });
-    expect(directory.verifyPin('demo', '1111')).toBe(true);
+    expect(await directory.verifyPin('demo', '1111')).toBe(true);
     expect(changed).toEqual([]);
   });
 
