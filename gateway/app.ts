@@ -4,7 +4,7 @@ import { isIP } from 'node:net';
 import { ensureDevCertificates, loadCertificateSet, type CertificateSet } from '../certs/index.js';
 import { SipCallHandler, TargetDirectory } from './calls/index.js';
 import type { GatewayConfig } from './config/index.js';
-import { EmbeddedFabric, MeetingDirectory } from './fabric/index.js';
+import { EmbeddedFabric, joinSipLeg, MeetingDirectory } from './fabric/index.js';
 import { createHttpServer, type ReadyState } from './http/index.js';
 import { PortAllocator } from './media/index.js';
 import { DialIn } from './ivr/index.js';
@@ -48,7 +48,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
   });
 
   const prompts = loadPrompts();
-  const audit = new AuditLog(config.audit.file);
+  const audit = new AuditLog(config.audit.file, (err) => logger.error({ err }, 'the audit log cannot be written'));
   const meetings = new MeetingDirectory(config.meetings);
   const fabric = new EmbeddedFabric(meetings, metrics, { unencryptedAnnouncement: prompts.at48k('unencrypted-joined') });
   const pins = new PinGuard({
@@ -61,10 +61,11 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
   });
   const dialIn = new DialIn({
     meetings,
-    join: (leg, id) => fabric.callTarget(id)?.join(leg) ?? { ok: false, reason: 'not-found' },
+    join: (leg, id) => joinSipLeg(fabric, id, leg),
     pins,
     prompts,
     policyRefused: (leg) => metrics.policyRefusals.inc({ origin: leg.label.origin }),
+    failed: (err) => logger.error({ err }, 'dial-in failed'),
   });
   const targets = new TargetDirectory();
   targets.register('echo', new EchoTarget());

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { MediaStream } from '../media/index.js';
 import type { AuditRecord } from '../observability/index.js';
-import { describeLabel, type SecurityLabel } from './security-label.js';
+import { auditLabel, durationSince, type SecurityLabel } from './security-label.js';
 
 export type LegEndCause =
   | 'remote-hangup'
@@ -129,14 +129,13 @@ export class Leg {
 
   /** What the audit log keeps of the leg once it ended: metadata, never a digit or key. */
   auditRecord(cause: LegEndCause): AuditRecord {
-    const { signalling, media, suite, encrypted } = this.label;
     return {
       event: 'leg-ended',
       origin: this.label.origin,
       ...(this.meetingId ? { meeting: this.meetingId } : {}),
-      label: { signalling, media, suite, encrypted, description: describeLabel(this.label) },
+      label: auditLabel(this.label),
       outcome: cause,
-      durationS: Math.round((Date.now() - this.startedAt) / 100) / 10,
+      durationS: durationSince(this.startedAt),
       ...(this.peer.address ? { remoteAddress: this.peer.address } : {}),
       ...(this.peer.trunk ? { trunk: this.peer.trunk } : {}),
       ...(this.peer.userAgent ? { userAgent: this.peer.userAgent } : {}),

@@ -1,5 +1,6 @@
 import type { TransportProtocol, TlsInfo } from '../sip/index.js';
 import type { SrtpSuite } from '../media/index.js';
+import type { AuditRecord } from '../observability/index.js';
 
 export type LegOrigin = 'webrtc' | 'sip' | 'pstn' | 'h323';
 export type SignallingSecurity = 'tls1.3' | 'tls1.2' | 'tcp' | 'udp' | 'wss' | 'ws';
@@ -65,4 +66,20 @@ export function describeLabel(label: SecurityLabel): string {
   else if (label.media === 'h235' && label.encrypted) parts.push('H.235');
   if (!label.encrypted) parts.push('not encrypted');
   return parts.join(' · ');
+}
+
+/** The label as the audit log keeps it: the facts and the words participants were shown. */
+export function auditLabel(label: SecurityLabel): NonNullable<AuditRecord['label']> {
+  const { signalling, media, suite, encrypted } = label;
+  return { signalling, media, suite, encrypted, description: describeLabel(label) };
+}
+
+/** A peer's User-Agent as it may be stored: printable ASCII, bounded. */
+export function printableAgent(value: string | undefined): string | undefined {
+  return value?.replace(/[^\x20-\x7e]/g, '').slice(0, 128) || undefined;
+}
+
+/** Seconds since `startedAt` (ms), to a tenth, as the audit log keeps durations. */
+export function durationSince(startedAt: number): number {
+  return Math.round((Date.now() - startedAt) / 100) / 10;
 }

@@ -31,7 +31,7 @@ import {
 import type { AuditLog, Logger, Metrics, CallOutcomeLabel } from '../observability/index.js';
 import type { AdmissionPolicy } from '../policy/index.js';
 import { Leg } from './leg.js';
-import { sipLegLabel } from './security-label.js';
+import { printableAgent, sipLegLabel } from './security-label.js';
 import type { TargetDirectory } from './target.js';
 
 const ALLOWED_METHODS = 'INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, UPDATE';
@@ -175,10 +175,11 @@ export class SipCallHandler {
       return this.reject(tx, res, 'failed', origin, trunk);
     }
 
+    const media = callMedia(admitted.origin, admitted.requireSrtp);
     const sockets = new Map<number, RtpSocketPair>();
     let result: AnswerResult;
     try {
-      result = await this.negotiate(req, callMedia(admitted.origin, admitted.requireSrtp), sockets);
+      result = await this.negotiate(req, media, sockets);
     } catch (err) {
       if (!(err instanceof RtpError)) throw err;
       // Every media port is taken: overload, not a fault of the caller's.
@@ -199,7 +200,8 @@ export class SipCallHandler {
       origin,
       transport: inbound.source.transport,
       tls: inbound.tls,
-      sdesSuite: result.streams[0]?.srtp?.suite ?? null,
+      // A leg with one clear stream is not encrypted, whatever its other streams carry.
+      sdesSuite: result.streams.every((stream) => stream.srtp) ? (result.streams[0]?.srtp?.suite ?? null) : null,
     });
     const res = withCapabilities(createResponse(req, 200));
     res.headers.set('Content-Type', 'application/sdp');
@@ -213,7 +215,8 @@ export class SipCallHandler {
       ...userAgentOf(req),
       ...(trunk ? { trunk } : {}),
     });
-    const call: SipCall = { leg, dialog, answer: result, streams: new Map(), media: callMedia(admitted.origin, admitted.requireSrtp) };
+    // An encrypted leg stays encrypted: a re-offer may not fall back to plain RTP under its label.
+    const call: SipCall = { leg, dialog, answer: result, streams: new Map(), media: label.encrypted ? { ...media, allowPlainRtp: false } : media };
     this.calls.add(call);
     for (const stream of result.streams) this.openStream(call, stream, sockets.get(stream.index)!);
 
@@ -417,7 +420,7 @@ function listenForDigits(stream: SecureRtpStream, leg: Leg, metrics: Metrics): v
 }
 
 function userAgentOf(req: SipRequest): { userAgent?: string } {
-  const agent = req.headers.get('User-Agent')?.replace(/[^\x20-\x7e]/g, '').slice(0, 128);
+  const agent = printableAgent(req.headers.get('User-Agent'));
   return agent ? { userAgent: agent } : {};
 }
 

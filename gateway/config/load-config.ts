@@ -328,7 +328,8 @@ const TRUNK_TRANSPORTS: readonly Trunk['transport'][] = ['udp', 'tcp', 'tls'];
 
 /** Carriers write numbers as +49 30 1234-56 or 4930123456: compare without `+` and visual separators (RFC 3966). */
 export function normalizeNumber(number: string): string {
-  return number.replace(/[\s\-.()]/g, '').replace(/^\+/, '');
+  // User parameters (`+4930123;npdi;rn=…`, RFC 4694) say nothing about which number it is.
+  return number.split(';')[0]!.replace(/[\s\-.()]/g, '').replace(/^\+/, '');
 }
 
 function trunks(value: unknown, meetingIds: ReadonlySet<string>, fail: (key: string, problem: string) => never): Trunk[] {
@@ -365,6 +366,8 @@ function trunks(value: unknown, meetingIds: ReadonlySet<string>, fail: (key: str
     if (digest !== undefined) trunk.digest = trunkDigest(digest, `${key}.digest`, fail);
     // Anyone could claim to be a trunk that names no address and asks for no password.
     if (checked.length === 0 && !trunk.digest) fail(`${key}.sources`, 'must list at least one address or CIDR block when the trunk has no digest credentials');
+    // Without it a TLS trunk would claim every room system calling from its addresses.
+    if (trunk.transport === 'tls' && tlsIdentity === undefined) fail(`${key}.tlsIdentity`, 'must be set for a TLS trunk: the name in its client certificate');
     if (tlsIdentity !== undefined) {
       if (trunk.transport !== 'tls') fail(`${key}.tlsIdentity`, 'needs transport: tls');
       if (typeof tlsIdentity !== 'string' || !isHostName(tlsIdentity.trim())) {

@@ -1,7 +1,6 @@
 import type { Metrics } from '../observability/index.js';
 import type { MeetingDirectory } from './directory.js';
 import { Meeting } from './meeting.js';
-import { MeetingCallTarget } from './sip-participant.js';
 import type { Fabric, JoinResult, ParticipantSpec } from './types.js';
 
 export interface EmbeddedFabricOptions {
@@ -41,11 +40,6 @@ export class EmbeddedFabric implements Fabric {
   participants(meetingId: string): number {
     const record = this.directory.get(meetingId);
     return (record && this.live.get(record.id)?.size) ?? 0;
-  }
-
-  /** The SIP side of `sip:<meeting-id>@gateway`, while that meeting exists. */
-  callTarget(user: string): MeetingCallTarget | undefined {
-    return this.directory.get(user) ? new MeetingCallTarget(this, user) : undefined;
   }
 
   private meeting(id: string, name: string): Meeting {

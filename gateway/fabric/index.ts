@@ -1,6 +1,6 @@
 export { EmbeddedFabric } from './embedded-fabric.js';
 export { MeetingDirectory } from './directory.js';
-export type { MeetingCallTarget } from './sip-participant.js';
+export { joinSipLeg } from './sip-participant.js';
 export type { EncryptionPolicy, MeetingRecord } from './directory.js';
 export type {
   Fabric,

@@ -1,40 +1,31 @@
 import { randomBytes } from 'node:crypto';
-import type { CallTarget, Leg } from '../calls/index.js';
+import type { Leg } from '../calls/index.js';
 import { buildNack, buildPli, parseRtcpFeedback, type MediaStream } from '../media/index.js';
 import type { Fabric, JoinResult, OutgoingTrack, PublishedTrack } from './types.js';
 
-/** A call to `sip:<meeting-id>@gateway`: the answered leg joins that meeting as a room system or phone. */
-export class MeetingCallTarget implements CallTarget {
-  constructor(
-    private readonly fabric: Fabric,
-    private readonly meetingId: string,
-  ) {}
-
-  attach(leg: Leg): void {
-    this.join(leg);
-  }
-
-  /** Joins the leg to the meeting; on a refusal the leg is left as it is, for the caller to end. */
-  join(leg: Leg): JoinResult {
-    const streams = new Map(leg.streams.map((stream) => [stream, new SipStreamMedia(stream)]));
-    const first = (kind: 'audio' | 'video') => [...streams.values()].find((s) => s.stream.kind === kind);
-    const audio = first('audio');
-    const video = first('video');
-    const joined = this.fabric.join(this.meetingId, {
-      name: leg.peerName,
-      kind: leg.label.origin === 'pstn' ? 'phone' : 'room-system',
-      label: leg.label,
-      reception: { mode: 'mix', audio: audio?.outgoing, video: video?.outgoing },
-    });
-    if (!joined.ok) return joined;
-    const { session } = joined;
-    leg.meetingId = session.meeting.id;
-    for (const media of [audio, video]) if (media) session.publish(media.published);
-    if (video) leg.onPictureUpdate(() => video.keyframeRequested());
-    leg.onEnded(() => session.leave());
-    session.onEnded((reason) => leg.hangup(reason === 'meeting-deleted' ? 'meeting-ended' : 'policy-refused'));
-    return joined;
-  }
+/**
+ * Joins an answered SIP leg (room system or phone) to a meeting: it receives the mix and the
+ * active speaker's video. On a refusal the leg is left as it is, for the caller to end.
+ */
+export function joinSipLeg(fabric: Fabric, meetingId: string, leg: Leg): JoinResult {
+  const streams = new Map(leg.streams.map((stream) => [stream, new SipStreamMedia(stream)]));
+  const first = (kind: 'audio' | 'video') => [...streams.values()].find((s) => s.stream.kind === kind);
+  const audio = first('audio');
+  const video = first('video');
+  const joined = fabric.join(meetingId, {
+    name: leg.peerName,
+    kind: leg.label.origin === 'pstn' ? 'phone' : 'room-system',
+    label: leg.label,
+    reception: { mode: 'mix', audio: audio?.outgoing, video: video?.outgoing },
+  });
+  if (!joined.ok) return joined;
+  const { session } = joined;
+  leg.meetingId = session.meeting.id;
+  for (const media of [audio, video]) if (media) session.publish(media.published);
+  if (video) leg.onPictureUpdate(() => video.keyframeRequested());
+  leg.onEnded(() => session.leave());
+  session.onEnded((reason) => leg.hangup(reason === 'meeting-deleted' ? 'meeting-ended' : 'policy-refused'));
+  return joined;
 }
 
 /** One SIP stream as the fabric sees it: what the leg sends in, and the track the meeting sends out. */

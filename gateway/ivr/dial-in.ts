@@ -1,7 +1,7 @@
-import type { CallTarget, Leg } from '../calls/index.js';
+import type { CallTarget, DigitMethod, Leg } from '../calls/index.js';
 import type { JoinResult, MeetingRecord } from '../fabric/index.js';
 import type { PinAttemptResult } from '../policy/index.js';
-import type { PromptName, Prompts } from '../prompts/index.js';
+import { PROMPT_SAMPLE_RATE, type PromptName, type Prompts } from '../prompts/index.js';
 import { DigitCollector } from './digit-collector.js';
 import { PromptPlayer } from './prompt-player.js';
 
@@ -20,7 +20,7 @@ export const ENTRY_TRIES = 3;
  * Silence after a last prompt, before the BYE: a receiver's jitter buffer gives up its last
  * packets only when later ones push them out.
  */
-const FAREWELL_TAIL = new Int16Array(8000 / 2);
+const FAREWELL_TAIL = new Int16Array(PROMPT_SAMPLE_RATE / 2);
 const MAX_DIAL_IN_DIGITS = 16;
 const MAX_PIN_DIGITS = 12;
 
@@ -29,12 +29,14 @@ export interface DialInOptions {
     get(id: string): MeetingRecord | undefined;
     findByDialIn(digits: string): MeetingRecord | undefined;
   };
-  /** Joins a leg to a meeting (the fabric's SIP adapter); undefined when the meeting is gone. */
+  /** Joins a leg to a meeting (the fabric's SIP adapter); refused when it is gone or requires encryption. */
   join(leg: Leg, meetingId: string): JoinResult;
-  pins: { attempt(meetingId: string, pin: string, source: string): Promise<PinAttemptResult> };
+  pins: { attempt(meetingId: string | undefined, pin: string, source: string): Promise<PinAttemptResult> };
   prompts: Prompts;
   /** A leg was refused because the meeting requires encryption. */
   policyRefused(leg: Leg): void;
+  /** A fault of ours in a dial-in; the leg is hung up. */
+  failed(err: unknown): void;
   timing?: EntryTiming;
 }
 
@@ -52,12 +54,19 @@ export class DialIn {
 
   /** The IVR: meeting ID, then PIN. */
   ivr(): CallTarget {
-    return { attach: (leg) => void this.run(leg, undefined) };
+    return { attach: (leg) => this.start(leg, undefined) };
   }
 
   /** A call to one meeting (by SIP URI or a trunk's DID): the PIN when it has one, then in. */
   meeting(meetingId: string): CallTarget | undefined {
-    return this.options.meetings.get(meetingId) ? { attach: (leg) => void this.run(leg, meetingId) } : undefined;
+    return this.options.meetings.get(meetingId) ? { attach: (leg) => this.start(leg, meetingId) } : undefined;
+  }
+
+  private start(leg: Leg, meetingId: string | undefined): void {
+    this.run(leg, meetingId).catch((err: unknown) => {
+      this.options.failed(err);
+      leg.hangup('local-hangup');
+    });
   }
 
   private async run(leg: Leg, fixedMeetingId: string | undefined): Promise<void> {
@@ -85,25 +94,22 @@ export class DialIn {
   /** The meeting the caller proved it may join, or undefined after the last try. */
   private async enter(conversation: Conversation, fixedMeetingId: string | undefined): Promise<string | undefined> {
     const { meetings, pins } = this.options;
-    const source = conversation.leg.peer.address ?? 'unknown';
+    const { peer } = conversation.leg;
+    // Behind a trunk every caller shares the carrier's address: count per caller, not per carrier.
+    const source = peer.trunk ? `${peer.trunk} ${peer.name}` : (peer.address ?? 'unknown');
     for (let attempt = 1; attempt <= ENTRY_TRIES && !conversation.leg.isEnded; attempt++) {
       let record: MeetingRecord | undefined;
-      // What the PIN guard counts failures against: the meeting, or what was typed when it names none.
-      let guardKey: string;
-      if (fixedMeetingId !== undefined) {
-        record = meetings.get(fixedMeetingId);
-        guardKey = fixedMeetingId;
-      } else {
+      if (fixedMeetingId !== undefined) record = meetings.get(fixedMeetingId);
+      else {
         const typed = await conversation.ask(attempt === 1 ? ['welcome'] : ['invalid', 'welcome'], MAX_DIAL_IN_DIGITS);
         if (typed === undefined) continue;
         record = meetings.findByDialIn(typed);
-        guardKey = record?.id ?? `dial-in ${typed}`;
       }
       if (record && !record.hasPin) return record.id;
       const retry = fixedMeetingId !== undefined && attempt > 1;
       const pin = await conversation.ask(retry ? ['invalid', 'enter-pin'] : ['enter-pin'], MAX_PIN_DIGITS);
       if (pin === undefined) continue;
-      if ((await pins.attempt(guardKey, pin, source)) === 'ok' && record) return record.id;
+      if ((await pins.attempt(record?.id, pin, source)) === 'ok' && record) return record.id;
     }
     return undefined;
   }
@@ -114,6 +120,8 @@ class Conversation {
   private readonly player: PromptPlayer | undefined;
   private readonly digits = new DigitCollector();
   private readonly stopListening: () => void;
+  /** Carriers may send a digit both as RFC 4733 and as INFO: only the first method heard counts. */
+  private method: DigitMethod | undefined;
 
   constructor(
     readonly leg: Leg,
@@ -122,7 +130,10 @@ class Conversation {
   ) {
     const audio = leg.streams.find((stream) => stream.kind === 'audio');
     this.player = audio && new PromptPlayer(audio);
-    this.stopListening = leg.onDigit((digit) => this.digits.push(digit));
+    this.stopListening = leg.onDigit((digit, method) => {
+      this.method ??= method;
+      if (method === this.method) this.digits.push(digit);
+    });
     this.digits.onFirstDigit(() => this.player?.stop());
     leg.onEnded(() => this.close());
   }
@@ -133,6 +144,8 @@ class Conversation {
 
   /** A prompt the call ends with: played out, with a moment for the far end to play its last packets. */
   async sayLast(name: PromptName): Promise<void> {
+    // The caller must hear why the call ends: no barge-in.
+    this.stopListening();
     await this.say(name);
     if (!this.leg.isEnded) await this.player?.play(FAREWELL_TAIL);
   }

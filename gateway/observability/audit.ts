@@ -1,4 +1,4 @@
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { createWriteStream, openSync, type WriteStream } from 'node:fs';
 import type { OriginLabel } from './metrics.js';
 
 /**
@@ -26,9 +26,18 @@ export interface AuditRecord {
 export class AuditLog {
   private readonly out: WriteStream | NodeJS.WriteStream;
 
-  /** `destination`: an absolute file path, or `stdout` for containers. */
-  constructor(destination: string) {
-    this.out = destination === 'stdout' ? process.stdout : createWriteStream(destination, { flags: 'a', mode: 0o600 });
+  /**
+   * `destination`: an absolute file path, or `stdout` for containers. A file that cannot be opened
+   * stops the start (thrown here); a later write error (disk full) is reported, never thrown.
+   */
+  constructor(destination: string, onError: (err: Error) => void) {
+    if (destination === 'stdout') {
+      this.out = process.stdout;
+      return;
+    }
+    const fd = openSync(destination, 'a', 0o600);
+    this.out = createWriteStream(destination, { fd });
+    this.out.on('error', onError);
   }
 
   record(record: AuditRecord): void {

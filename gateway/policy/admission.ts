@@ -61,7 +61,7 @@ function trunkAdmission(trunk: Trunk): Admission {
 /** A TLS trunk with an identity admits only a verified client certificate naming it. */
 function hasIdentity(trunk: Trunk, tls: TlsInfo | undefined): boolean {
   if (!trunk.tlsIdentity) return true;
-  if (!tls?.peerVerified) return false;
-  const names = [...(tls.peerDnsNames ?? []), tls.peerSubject?.toLowerCase()];
-  return names.includes(trunk.tlsIdentity);
+  if (!tls?.peerVerified || !tls.peerCertificate) return false;
+  // Node's own matching: subjectAltName entries only, so a crafted subject or SAN text cannot pose as a DNS name.
+  return tls.peerCertificate.checkHost(trunk.tlsIdentity, { subject: 'never' }) !== undefined;
 }

@@ -48,15 +48,21 @@ export class PinGuard {
     this.now = options.now ?? Date.now;
   }
 
-  async attempt(meetingId: string, pin: string, source: string): Promise<PinAttemptResult> {
+  /**
+   * One PIN attempt. `meetingId` is undefined when the caller named no meeting that exists: all
+   * such attempts share one meeting key, so a spray of made-up IDs cannot crowd out real lockouts.
+   */
+  async attempt(meetingId: string | undefined, pin: string, source: string): Promise<PinAttemptResult> {
     const now = this.now();
-    const meetingKey = meetingId.toLowerCase();
+    // Not a possible meeting id (no spaces in ids), so it never collides with one.
+    const meetingKey = meetingId?.toLowerCase() ?? 'no such meeting';
     if (this.isLocked(this.sources, source, now) || this.isLocked(this.meetings, meetingKey, now)) return this.report('locked');
     // Counted as a failure before the (asynchronous) check, so parallel guesses cannot all slip in
     // under the limit; a right PIN takes its failure back.
     const startsSourceLockout = this.fail(this.sources, source, this.limits.perSource, now);
     const startsMeetingLockout = this.fail(this.meetings, meetingKey, this.limits.perMeeting, now);
-    if (await this.options.verify(meetingId, pin)) {
+    // An unknown meeting still costs a hash, so it answers as late as a wrong PIN.
+    if (await this.options.verify(meetingId ?? '', pin)) {
       this.forgive(this.sources, source, now, startsSourceLockout);
       this.forgive(this.meetings, meetingKey, now, startsMeetingLockout);
       return this.report('ok');
@@ -79,7 +85,7 @@ export class PinGuard {
   private fail(map: Map<string, Failures>, key: string, limit: number, now: number): boolean {
     let failures = map.get(key);
     if (!failures) {
-      if (map.size >= MAX_TRACKED_KEYS) map.delete(map.keys().next().value as string);
+      if (map.size >= MAX_TRACKED_KEYS) this.forgetOldest(map, now);
       failures = { times: [], lockedUntil: 0, before: [] };
       map.set(key, failures);
     }
@@ -90,6 +96,20 @@ export class PinGuard {
     failures.times = [];
     failures.lockedUntil = now + this.limits.lockoutMs;
     return true;
+  }
+
+  /**
+   * Makes room by forgetting the oldest key that is not locked out. Only when every tracked key is
+   * locked (ten thousand lockouts at once) does the oldest lockout go.
+   */
+  private forgetOldest(map: Map<string, Failures>, now: number): void {
+    for (const [key, failures] of map) {
+      if (failures.lockedUntil <= now) {
+        map.delete(key);
+        return;
+      }
+    }
+    map.delete(map.keys().next().value as string);
   }
 
   /** Takes back the failure fail() recorded at `at`, and the lockout it started. */
@@ -114,6 +134,10 @@ export function meetingAccess(
   pins: PinGuard,
 ): { check(meetingId: string, pin: string | undefined, source: string): Promise<'ok' | 'denied'> } {
   return {
-    check: async (id, pin, source) => (meetings.hasPin(id) === false || (await pins.attempt(id, pin ?? '', source)) === 'ok' ? 'ok' : 'denied'),
+    check: async (id, pin, source) => {
+      const hasPin = meetings.hasPin(id);
+      if (hasPin === false) return 'ok';
+      return (await pins.attempt(hasPin === undefined ? undefined : id, pin ?? '', source)) === 'ok' ? 'ok' : 'denied';
+    },
   };
 }

@@ -7,7 +7,6 @@ export const PROMPT_TEXTS = {
   'enter-pin': 'Please enter the meeting PIN, followed by the pound key.',
   invalid: 'That meeting ID or PIN is not valid. Please try again.',
   goodbye: 'Sorry, we could not connect your call. Goodbye.',
-  joining: 'Thank you. You are joining the meeting now.',
   'encryption-required': 'This meeting requires an encrypted connection, and this call is not encrypted. Goodbye.',
   'unencrypted-joined': 'A participant has joined by phone. This connection is not encrypted.',
 } as const;

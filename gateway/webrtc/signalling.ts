@@ -3,7 +3,7 @@ import type { Duplex } from 'node:stream';
 import { TLSSocket } from 'node:tls';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { Fabric, ParticipantSession, RosterEntry } from '../fabric/index.js';
-import { describeLabel, type SecurityLabel } from '../calls/index.js';
+import { auditLabel, durationSince, printableAgent, type SecurityLabel } from '../calls/index.js';
 import type { AuditLog, Logger, Metrics } from '../observability/index.js';
 import { BrowserPeer } from './browser-peer.js';
 
@@ -235,15 +235,14 @@ class BrowserConnection {
 
   private ended(session: ParticipantSession): void {
     const { metrics, audit } = this.options;
-    const { signalling, media, suite, encrypted } = this.label;
-    metrics.legsActive.dec({ origin: 'webrtc', media });
+    metrics.legsActive.dec({ origin: 'webrtc', media: this.label.media });
     audit.record({
       event: 'leg-ended',
       origin: 'webrtc',
       meeting: session.meeting.id,
-      label: { signalling, media, suite, encrypted, description: describeLabel(this.label) },
+      label: auditLabel(this.label),
       outcome: this.endCause,
-      durationS: Math.round((Date.now() - this.joinedAt) / 100) / 10,
+      durationS: durationSince(this.joinedAt),
       remoteAddress: this.origin.address,
       ...(this.origin.userAgent ? { userAgent: this.origin.userAgent } : {}),
     });
@@ -264,7 +263,7 @@ export function attachSignalling(server: Server, options: SignallingOptions): { 
     };
     if (new URL(req.url ?? '/', 'http://localhost').pathname !== PATH) return refuse('404 Not Found');
     if (!sameOrigin(req)) return refuse('403 Forbidden');
-    const userAgent = req.headers['user-agent']?.replace(/[^\x20-\x7e]/g, '').slice(0, 128);
+    const userAgent = printableAgent(req.headers['user-agent']);
     const origin: BrowserOrigin = { address: req.socket.remoteAddress ?? '', ...(userAgent ? { userAgent } : {}) };
     wss.handleUpgrade(req, socket, head, (ws) => {
       const label: SecurityLabel = Object.freeze({

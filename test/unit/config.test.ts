@@ -231,6 +231,7 @@ describe('loadConfig', () => {
     ['trunks: [{ name: a, sources: [] }]', 'trunks[0].sources', 'must list at least one address or CIDR block when the trunk has no digest credentials'],
     ['trunks: [{ name: a, sources: [10.0.0.1], transport: sctp }]', 'trunks[0].transport', 'must be one of udp|tcp|tls'],
     ['trunks: [{ name: a, sources: [10.0.0.1], tlsIdentity: sbc.example }]', 'trunks[0].tlsIdentity', 'needs transport: tls'],
+    ['trunks: [{ name: a, sources: [10.0.0.1], transport: tls }]', 'trunks[0].tlsIdentity', 'must be set for a TLS trunk'],
     ['trunks: [{ name: a, digest: { username: u, password: short } }]', 'trunks[0].digest.password', 'must be a string of 8-128 characters, got 5 characters'],
     ['trunks: [{ name: a, sources: [10.0.0.1], dids: { "123": conference } }]', 'trunks[0].dids.123', 'must be "ivr" or {meeting: <id>}'],
     ['trunks: [{ name: a, sources: [10.0.0.1], dids: { "123": { meeting: nowhere } } }]', 'trunks[0].dids.123.meeting', 'names no configured meeting'],

@@ -82,7 +82,7 @@ describe('PromptPlayer', () => {
   });
 
   it('sends the prompt in PCMU that decodes back to it, as one RTP stream', async () => {
-    const prompt = loadPrompts().get('joining');
+    const prompt = loadPrompts().get('goodbye');
     const stream = new FakeMediaStream(PCMU);
     const played = new PromptPlayer(stream).play(prompt);
     await vi.advanceTimersByTimeAsync(prompt.length / 8 + 40);

@@ -53,6 +53,21 @@ describe('PinGuard', () => {
     expect(await pins.attempt('no-such-meeting', PIN, '203.0.113.9')).toBe('locked');
   });
 
+  it('counts every attempt at a meeting that does not exist under one key, so made-up IDs cannot multiply the tries', async () => {
+    const { pins } = guard();
+    for (let i = 0; i < LIMITS.perMeeting; i++) expect(await pins.attempt(undefined, PIN, `198.51.100.${i}`)).toBe('wrong');
+    expect(await pins.attempt(undefined, PIN, '203.0.113.9')).toBe('locked');
+    expect(await pins.attempt('board', PIN, '203.0.113.9')).toBe('ok');
+  });
+
+  it('never forgets a lockout to make room for new keys', async () => {
+    const { pins } = guard({ ...LIMITS, perSource: 2, perMeeting: 1_000_000 });
+    await pins.attempt('board', '0', 'attacker');
+    expect(await pins.attempt('board', '0', 'attacker')).toBe('wrong');
+    for (let i = 0; i < 10_000; i++) await pins.attempt('board', '0', `spray-${i}`);
+    expect(await pins.attempt('board', PIN, 'attacker')).toBe('locked');
+  });
+
   it('does not let parallel guesses from one source slip past the limit while they are being checked', async () => {
     const { pins } = guard();
     const results = await Promise.all(['1', '2', '3', '4', '5', '6'].map((pin) => pins.attempt('board', pin, '192.0.2.1')));

@@ -411,19 +411,14 @@ function explainedAnswer(err: unknown): SipResponse | undefined {
 }
 
 function tlsInfo(socket: TLSSocket): TlsInfo {
-  const certificate = socket.getPeerCertificate();
-  const subject = certificate?.subject?.CN;
-  const dnsNames = (certificate?.subjectaltname ?? '')
-    .split(',')
-    .map((entry) => entry.trim())
-    .filter((entry) => entry.startsWith('DNS:'))
-    .map((entry) => entry.slice(4).toLowerCase());
+  const subject = socket.getPeerCertificate()?.subject?.CN;
+  const certificate = socket.getPeerX509Certificate();
   return {
     version: socket.getProtocol() ?? 'unknown',
     cipher: socket.getCipher()?.name ?? 'unknown',
     peerVerified: socket.authorized,
     ...(typeof subject === 'string' ? { peerSubject: subject } : {}),
-    peerDnsNames: dnsNames,
+    ...(certificate ? { peerCertificate: certificate } : {}),
   };
 }
 

@@ -1,3 +1,4 @@
+import type { X509Certificate } from 'node:crypto';
 import type { SipMessage } from '../message/types.js';
 
 export type TransportProtocol = 'udp' | 'tcp' | 'tls';
@@ -17,8 +18,8 @@ export interface TlsInfo {
   /** Whether the peer presented a certificate that verified against the configured CA. */
   peerVerified: boolean;
   peerSubject?: string;
-  /** The DNS names in the peer certificate's subjectAltName, lower-cased. */
-  peerDnsNames?: string[];
+  /** The peer's certificate, to check a name against with `checkHost`. */
+  peerCertificate?: X509Certificate;
 }
 
 /** A message as it arrived, with the facts later layers need to decide trust and routing. */
