@@ -31,8 +31,6 @@ export class PromptPlayer {
   private timer: NodeJS.Timeout | undefined;
   /** performance.now() at which the frame after the last one sent would have been due. */
   private clockAt: number | undefined;
-  /** Timestamp units of silence between prompts, added to what the writer counts. */
-  private silence = 0;
   private closed = false;
 
   /**
@@ -61,7 +59,7 @@ export class PromptPlayer {
     if (this.closed || pcm8k.length === 0) return Promise.resolve();
     return new Promise((resolve) => {
       const now = performance.now();
-      if (this.clockAt !== undefined) this.silence += Math.max(0, Math.round(((now - this.clockAt) * this.codec.rtpClockRate) / 1000));
+      if (this.clockAt !== undefined) this.writer.skip(Math.max(0, Math.round(((now - this.clockAt) * this.codec.rtpClockRate) / 1000)));
       this.playing = { pcm: pcm8k, done: resolve, startedAt: now, framesSent: 0 };
       this.timer = setInterval(() => this.tick(), FRAME_MS / 2);
       this.timer.unref();
@@ -111,8 +109,6 @@ export class PromptPlayer {
       frame = padded;
     }
     const packet = this.writer.write(this.codec.encode(this.resampler ? this.resampler.process(frame) : frame), this.frameDuration);
-    packet.writeUInt32BE((packet.readUInt32BE(4) + this.silence) >>> 0, 4);
-    if (playing.framesSent === 0) packet.writeUInt8(packet.readUInt8(1) | 0x80, 1);
     playing.framesSent++;
     this.stream.sendRtp(packet);
   }

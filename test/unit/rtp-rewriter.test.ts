@@ -177,6 +177,16 @@ describe('RtpPacketWriter', () => {
     for (const packet of packets) expect([...packet.subarray(12)]).toEqual([...payload]);
   });
 
+  it('counts skipped time into the next timestamp and marks that packet as a new talkspurt', () => {
+    const writer = new RtpPacketWriter(7, 0);
+    const first = parseRtpHeader(writer.write(new Uint8Array(160), 160));
+    writer.skip(4000);
+    const [resumed, next] = [writer.write(new Uint8Array(160), 160), writer.write(new Uint8Array(160), 160)].map((p) => parseRtpHeader(p));
+    expect(resumed!.timestamp).toBe((first.timestamp + 160 + 4000) >>> 0);
+    expect(resumed!.sequenceNumber).toBe((first.sequenceNumber + 1) & 0xffff);
+    expect([resumed!.marker, next!.marker]).toEqual([true, false]);
+  });
+
   it('counts sequence numbers by one and timestamps by each frame’s duration, across the wrap', () => {
     const writer = new RtpPacketWriter(7, 111);
     let previousDuration = 960;

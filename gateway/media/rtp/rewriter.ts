@@ -63,24 +63,33 @@ export class RtpRewriter {
 export class RtpPacketWriter {
   private sequence = Math.floor(Math.random() * 0x10000);
   private timestamp = Math.floor(Math.random() * 0x100000000);
-  private first = true;
+  private talkspurtStarts = true;
 
   constructor(
     readonly ssrc: number,
     private readonly payloadType: number,
   ) {}
 
+  /**
+   * `duration` timestamp units pass without packets (silence between talkspurts): the next packet's
+   * timestamp counts them (RFC 3550 §5.1) and it starts a new talkspurt.
+   */
+  skip(duration: number): void {
+    this.timestamp = (this.timestamp + duration) >>> 0;
+    this.talkspurtStarts = true;
+  }
+
   /** One packet for a frame that covers `duration` timestamp units. */
   write(payload: Uint8Array, duration: number): Buffer {
     const packet = Buffer.allocUnsafe(12 + payload.length);
     packet.writeUInt8(0x80, 0);
-    // The marker starts a talkspurt (RFC 3551 §4.1): here, the stream's first packet.
-    packet.writeUInt8((this.first ? 0x80 : 0) | this.payloadType, 1);
+    // The marker starts a talkspurt (RFC 3551 §4.1): the stream's first packet, and the first after a skip().
+    packet.writeUInt8((this.talkspurtStarts ? 0x80 : 0) | this.payloadType, 1);
     packet.writeUInt16BE(this.sequence, 2);
     packet.writeUInt32BE(this.timestamp, 4);
     packet.writeUInt32BE(this.ssrc >>> 0, 8);
     packet.set(payload, 12);
-    this.first = false;
+    this.talkspurtStarts = false;
     this.sequence = (this.sequence + 1) & 0xffff;
     this.timestamp = (this.timestamp + duration) >>> 0;
     return packet;
