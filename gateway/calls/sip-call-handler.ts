@@ -233,8 +233,7 @@ export class SipCallHandler {
       if (cause === 'media-timeout') metrics.mediaTimeouts.inc({ origin: label.origin });
       clearTimeout(call.sessionTimer);
       this.calls.delete(call);
-      const durationS = (Date.now() - leg.startedAt) / 1000;
-      logger.info({ leg: leg.id, cause, durationS }, 'leg ended');
+      logger.info({ leg: leg.id, cause, durationS: (Date.now() - leg.startedAt) / 1000 }, 'leg ended');
       this.options.audit.record(leg.auditRecord(cause));
     });
 

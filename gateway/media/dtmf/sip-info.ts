@@ -6,7 +6,7 @@
  */
 import { digitForEvent, isDtmfDigit } from './digits.js';
 
-/** The digit an INFO body carries, or undefined when it carries none, or more than one, or garbage. */
+/** The digit an INFO body carries (its first `Signal` line), or undefined when it carries none or garbage. */
 export function digitFromInfo(contentType: string, body: Buffer): string | undefined {
   const mediaType = contentType.split(';', 1)[0]!.trim().toLowerCase();
   const text = body.toString('latin1');

@@ -31,6 +31,9 @@ export class TelephoneEventReceiver {
 
   /** Any RTP packet of the stream (audio too); what is not a telephone-event is ignored. */
   receive(packet: Buffer): void {
+    // Every audio packet of the stream comes through here: skip them on the payload type byte
+    // before parsing a header.
+    if (packet.length < 2 || (packet[1]! & 0x7f) !== this.payloadType) return;
     let header: RtpHeader;
     try {
       header = parseRtpHeader(packet);
