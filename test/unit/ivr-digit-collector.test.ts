@@ -1,19 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { DigitCollector } from '../../gateway/ivr/index.js';
+import { settled } from '../support/settled.js';
 
 const OPTIONS = { maxDigits: 8, interDigitMs: 3000, overallMs: 10000 };
 
 function typeDigits(collector: DigitCollector, digits: string): void {
   for (const digit of digits) collector.push(digit);
-}
-
-/** Whether the promise has settled, after the callbacks queued so far ran. */
-async function settled<T>(promise: Promise<T>): Promise<boolean> {
-  let done = false;
-  void promise.then(() => (done = true));
-  await Promise.resolve();
-  await Promise.resolve();
-  return done;
 }
 
 describe('DigitCollector', () => {

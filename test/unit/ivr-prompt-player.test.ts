@@ -3,6 +3,7 @@ import { PromptPlayer } from '../../gateway/ivr/index.js';
 import { createAudioCodec, parseRtpHeader, type MediaStream, type RtpHeader, type StreamCodec } from '../../gateway/media/index.js';
 import { loadPrompts } from '../../gateway/prompts/index.js';
 import { goertzelPower } from '../peers/wav.js';
+import { settled } from '../support/settled.js';
 
 const PCMU: StreamCodec = { payloadType: 0, name: 'PCMU', clockRate: 8000, channels: 1 };
 const G722: StreamCodec = { payloadType: 9, name: 'G722', clockRate: 8000, channels: 1 };
@@ -61,15 +62,6 @@ function correlation(a: Int16Array, b: Int16Array): number {
 
 function tone(hz: number, seconds: number): Int16Array {
   return Int16Array.from({ length: Math.round(8000 * seconds) }, (_, i) => Math.round(12000 * Math.sin((2 * Math.PI * hz * i) / 8000)));
-}
-
-/** Lets the promise callbacks queued so far run. */
-async function settled<T>(promise: Promise<T>): Promise<boolean> {
-  let done = false;
-  void promise.then(() => (done = true));
-  await Promise.resolve();
-  await Promise.resolve();
-  return done;
 }
 
 describe('PromptPlayer', () => {
