@@ -4,10 +4,11 @@ import path from 'node:path';
 import YAML from 'yaml';
 import { ConfigError } from './config-error.js';
 import { isValidSource } from './trust.js';
-import type { DidTarget, EncryptionPolicy, GatewayConfig, LogLevel, MeetingConfig, Trunk } from './types.js';
+import type { AddressMask, DidTarget, EncryptionPolicy, GatewayConfig, LogLevel, MeetingConfig, Trunk } from './types.js';
 
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 const POLICIES: readonly EncryptionPolicy[] = ['require', 'warn', 'allow'];
+const ADDRESS_MASKS: readonly AddressMask[] = ['full', '24', 'none'];
 
 /** What `npm start` offers without a config file; a config file lists its own meetings. */
 const DEFAULT_MEETINGS: readonly MeetingConfig[] = [{ id: 'demo', name: 'Demo meeting', policy: 'warn' }];
@@ -30,7 +31,8 @@ const SHAPE: Shape = {
   meetings: true,
   admin: { token: true },
   log: { level: true },
-  audit: { file: true },
+  audit: { file: true, maxSizeMb: true, retentionDays: true, remoteAddress: true },
+  shutdown: { graceS: true },
   certs: { devDir: true },
 };
 interface Shape {
@@ -55,6 +57,10 @@ const ENV_KEYS: Record<string, { key: string; kind: EnvKind }> = {
   SIPGW_ADMIN_TOKEN: { key: 'admin.token', kind: 'string' },
   SIPGW_LOG_LEVEL: { key: 'log.level', kind: 'string' },
   SIPGW_AUDIT_FILE: { key: 'audit.file', kind: 'string' },
+  SIPGW_AUDIT_MAX_SIZE_MB: { key: 'audit.maxSizeMb', kind: 'number' },
+  SIPGW_AUDIT_RETENTION_DAYS: { key: 'audit.retentionDays', kind: 'number' },
+  SIPGW_AUDIT_REMOTE_ADDRESS: { key: 'audit.remoteAddress', kind: 'string' },
+  SIPGW_SHUTDOWN_GRACE_S: { key: 'shutdown.graceS', kind: 'number' },
   SIPGW_CERTS_DEV_DIR: { key: 'certs.devDir', kind: 'string' },
 };
 
@@ -248,6 +254,18 @@ function validate(values: Values, fromFile: boolean): GatewayConfig {
     fail('media.timeoutS', `must be a positive number of seconds, got ${describe(timeoutS)}`);
   }
 
+  const positive = (key: string, fallback: number): number => {
+    const value = values.get(key)?.value ?? fallback;
+    if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+      fail(key, `must be a positive number, got ${describe(value)}`);
+    }
+    return value as number;
+  };
+  const remoteAddress = string('audit.remoteAddress') ?? 'full';
+  if (!(ADDRESS_MASKS as readonly string[]).includes(remoteAddress)) {
+    fail('audit.remoteAddress', `must be one of ${ADDRESS_MASKS.join('|')}, got ${describe(remoteAddress)}`);
+  }
+
   const level = string('log.level') ?? 'info';
   if (!(LOG_LEVELS as readonly string[]).includes(level)) {
     fail('log.level', `must be one of ${LOG_LEVELS.join('|')}, got ${describe(level)}`);
@@ -281,7 +299,13 @@ function validate(values: Values, fromFile: boolean): GatewayConfig {
     meetings: configuredMeetings,
     admin: adminToken(values.get('admin.token')?.value, fail),
     log: { level: level as LogLevel },
-    audit: { file: string('audit.file') === 'stdout' ? 'stdout' : (filePath('audit.file') ?? 'stdout') },
+    audit: {
+      file: string('audit.file') === 'stdout' ? 'stdout' : (filePath('audit.file') ?? 'stdout'),
+      maxSizeMb: positive('audit.maxSizeMb', 100),
+      retentionDays: positive('audit.retentionDays', 90),
+      remoteAddress: remoteAddress as AddressMask,
+    },
+    shutdown: { graceS: positive('shutdown.graceS', 30) },
     certs: { devDir: filePath('certs.devDir') ?? path.resolve(values.cwd, 'certs/dev') },
   };
 }

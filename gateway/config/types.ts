@@ -38,6 +38,9 @@ export interface MeetingConfig {
   dialInId?: string;
 }
 
+/** `full` keeps the address, `24` zeroes an IPv4 address's last octet (an IPv6 address keeps its /48), `none` drops it. */
+export type AddressMask = 'full' | '24' | 'none';
+
 export interface TlsFiles {
   /** Absolute paths; when cert and key are unset a dev certificate is generated under `certs.devDir`. */
   cert?: string;
@@ -71,8 +74,18 @@ export interface GatewayConfig {
   /** Bearer token for `/api/`; the admin API refuses every request while it is unset. */
   admin: { token?: string };
   log: { level: LogLevel };
-  /** Where the audit log goes: an absolute file path (appended), or `stdout`. */
-  audit: { file: string };
+  audit: {
+    /** An absolute file path (appended, rotated), or `stdout` for containers. */
+    file: string;
+    /** The file is rotated (renamed with a UTC timestamp) before it would grow past this size. */
+    maxSizeMb: number;
+    /** Rotated files older than this are deleted. */
+    retentionDays: number;
+    /** How much of a peer's address a record keeps. */
+    remoteAddress: AddressMask;
+  };
+  /** SIGTERM: new calls are refused while existing ones may continue this long, then get BYE. */
+  shutdown: { graceS: number };
   /** Absolute directory for the generated dev CA and server certificate. */
   certs: { devDir: string };
 }

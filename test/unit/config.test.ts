@@ -43,7 +43,8 @@ describe('loadConfig', () => {
       meetings: [{ id: 'demo', name: 'Demo meeting', policy: 'warn' }],
       admin: {},
       log: { level: 'info' },
-      audit: { file: 'stdout' },
+      audit: { file: 'stdout', maxSizeMb: 100, retentionDays: 90, remoteAddress: 'full' },
+      shutdown: { graceS: 30 },
       certs: { devDir: path.join(cwd, 'certs/dev') },
     });
   });
