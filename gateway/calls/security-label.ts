@@ -1,6 +1,6 @@
 import type { TransportProtocol, TlsInfo } from '../sip/index.js';
 import type { SrtpSuite } from '../media/index.js';
-import type { AuditRecord } from '../observability/index.js';
+import type { AuditRecord, SrtpSuiteLabel } from '../observability/index.js';
 
 export type LegOrigin = 'webrtc' | 'sip' | 'pstn' | 'h323';
 export type SignallingSecurity = 'tls1.3' | 'tls1.2' | 'tcp' | 'udp' | 'wss' | 'ws';
@@ -72,6 +72,12 @@ export function describeLabel(label: SecurityLabel): string {
 export function auditLabel(label: SecurityLabel): NonNullable<AuditRecord['label']> {
   const { signalling, media, suite, encrypted } = label;
   return { signalling, media, suite, encrypted, description: describeLabel(label) };
+}
+
+/** The label as `sipgw_legs_active` counts it; a DTLS-SRTP transport that does not name its profile gives `unknown`. */
+export function legMetricLabels(label: SecurityLabel): { origin: LegOrigin; media: MediaSecurity; suite: SrtpSuiteLabel } {
+  const suite = label.suite ?? (label.media === 'none' ? 'none' : 'unknown');
+  return { origin: label.origin, media: label.media, suite };
 }
 
 /** A peer's User-Agent as it may be stored: printable ASCII, bounded. */

@@ -1,25 +1,32 @@
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { LabelSpec, MetricDefinition } from './catalogue.js';
 
-/** Each label name with the complete list of values it may take. */
-export type LabelSpec = Readonly<Record<string, readonly string[]>>;
 export type LabelValues<S extends LabelSpec> = { [K in keyof S]: S[K][number] };
+
+/** A counter held for one label combination, for paths that count every packet. */
+export interface BoundCounter {
+  inc(amount?: number): void;
+}
 
 export interface LabelledCounter<S extends LabelSpec> {
   inc(labels: LabelValues<S>, amount?: number): void;
+  /** Checks the labels once; the returned counter adds to that series with no further lookup. */
+  bind(labels: LabelValues<S>): BoundCounter;
   /** Current value for one label combination (0 when never incremented). */
   value(labels: LabelValues<S>): Promise<number>;
 }
 
-export interface LabelledGauge<S extends LabelSpec> extends LabelledCounter<S> {
+export interface LabelledGauge<S extends LabelSpec> {
+  inc(labels: LabelValues<S>, amount?: number): void;
   dec(labels: LabelValues<S>, amount?: number): void;
   set(labels: LabelValues<S>, value: number): void;
+  /** Reads the values at each scrape instead, from the state they describe. */
+  readAtScrape(read: () => Iterable<readonly [LabelValues<S>, number]>): void;
+  value(labels: LabelValues<S>): Promise<number>;
 }
 
-interface MetricDefinition<S extends LabelSpec> {
-  registry: Registry;
-  name: string;
-  help: string;
-  labels: S;
+export interface LabelledHistogram<S extends LabelSpec> {
+  observe(labels: LabelValues<S>, value: number): void;
 }
 
 // Types stop unknown values at compile time; this stops them arriving through casts or `any`.
@@ -42,37 +49,72 @@ function combinations(spec: LabelSpec): Record<string, string>[] {
   );
 }
 
-async function read(metric: Counter | Gauge, labels: Record<string, string>): Promise<number> {
+function seriesKey(spec: LabelSpec, labels: Record<string, string>): string {
+  return Object.keys(spec)
+    .map((label) => labels[label])
+    .join('\u0000');
+}
+
+async function read(metric: Gauge, labels: Record<string, string>): Promise<number> {
   const { values } = await metric.get();
   const found = values.find((v) => Object.entries(labels).every(([k, val]) => v.labels[k] === val));
   return found?.value ?? 0;
 }
 
-export function labelledCounter<S extends LabelSpec>(def: MetricDefinition<S>): LabelledCounter<S> {
-  const metric = new Counter({
+interface Cell {
+  readonly labels: Record<string, string>;
+  value: number;
+}
+
+/**
+ * Counts in plain numbers, one cell per label combination, and hands them to prom-client only
+ * when scraped: a prom-client increment hashes its labels each time, too slow for every packet.
+ */
+export function labelledCounter<S extends LabelSpec>(registry: Registry, def: MetricDefinition & { labels: S }): LabelledCounter<S> {
+  const cells = new Map<string, Cell>();
+  for (const labels of combinations(def.labels)) cells.set(seriesKey(def.labels, labels), { labels, value: 0 });
+  const cell = (labels: LabelValues<S>): Cell => {
+    checkLabels(def.name, def.labels, labels);
+    return cells.get(seriesKey(def.labels, labels))!;
+  };
+  new Counter({
     name: def.name,
     help: def.help,
     labelNames: Object.keys(def.labels),
-    registers: [def.registry],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const { labels, value } of cells.values()) this.inc(labels, value);
+    },
   });
-  for (const labels of combinations(def.labels)) metric.inc(labels, 0);
   return {
     inc(labels, amount = 1) {
-      checkLabels(def.name, def.labels, labels);
-      metric.inc(labels, amount);
+      cell(labels).value += amount;
     },
-    value: (labels) => read(metric, labels),
+    bind(labels) {
+      const bound = cell(labels);
+      return {
+        inc(amount = 1) {
+          bound.value += amount;
+        },
+      };
+    },
+    value: (labels) => Promise.resolve(cell(labels).value),
   };
 }
 
-export function labelledGauge<S extends LabelSpec>(def: MetricDefinition<S>): LabelledGauge<S> {
-  const metric = new Gauge({
+export function labelledGauge<S extends LabelSpec>(registry: Registry, def: MetricDefinition & { labels: S }): LabelledGauge<S> {
+  let readers: (() => Iterable<readonly [LabelValues<S>, number]>)[] = [];
+  const metric: Gauge = new Gauge({
     name: def.name,
     help: def.help,
     labelNames: Object.keys(def.labels),
-    registers: [def.registry],
+    registers: [registry],
+    collect() {
+      for (const reader of readers) for (const [labels, value] of reader()) this.set(labels, value);
+    },
   });
-  for (const labels of combinations(def.labels)) metric.set(labels, 0);
+  if (!def.sparse) for (const labels of combinations(def.labels)) metric.set(labels, 0);
   return {
     inc(labels, amount = 1) {
       checkLabels(def.name, def.labels, labels);
@@ -86,6 +128,26 @@ export function labelledGauge<S extends LabelSpec>(def: MetricDefinition<S>): La
       checkLabels(def.name, def.labels, labels);
       metric.set(labels, value);
     },
+    readAtScrape(reader) {
+      readers = [...readers, reader];
+    },
     value: (labels) => read(metric, labels),
+  };
+}
+
+export function labelledHistogram<S extends LabelSpec>(registry: Registry, def: MetricDefinition & { labels: S }): LabelledHistogram<S> {
+  const metric = new Histogram({
+    name: def.name,
+    help: def.help,
+    labelNames: Object.keys(def.labels),
+    buckets: [...(def.buckets ?? [])],
+    registers: [registry],
+  });
+  for (const labels of combinations(def.labels)) metric.zero(labels);
+  return {
+    observe(labels, value) {
+      checkLabels(def.name, def.labels, labels);
+      metric.observe(labels, value);
+    },
   };
 }

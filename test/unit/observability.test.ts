@@ -1,35 +1,53 @@
+import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { createLogger, createMetrics, tlsVersionLabel } from '../../gateway/observability/index.js';
+import { createLogger, createMetrics, METRIC_CATALOGUE, PROCESS_METRICS, tlsVersionLabel } from '../../gateway/observability/index.js';
+import { requirePeer } from '../peers/availability.js';
+
+const PROCESS_NAMES = new Set(PROCESS_METRICS.map((m) => m.name));
 
 function captureLogs(): { lines: () => string[]; dest: { write(line: string): void } } {
   const out: string[] = [];
   return { lines: () => out.join('').trim().split('\n'), dest: { write: (line) => void out.push(line) } };
 }
 
+const promtool = requirePeer('promtool');
+
+/** Metric families in an exposition, by name, with their TYPE and HELP lines. */
+function families(text: string): Map<string, { type?: string; help?: string }> {
+  const found = new Map<string, { type?: string; help?: string }>();
+  for (const line of text.split('\n')) {
+    const match = /^# (TYPE|HELP) (\S+) (.*)$/.exec(line);
+    if (!match) continue;
+    const [, field, name, rest] = match as unknown as [string, 'TYPE' | 'HELP', string, string];
+    const family = found.get(name) ?? {};
+    if (field === 'TYPE') family.type = rest;
+    else family.help = rest;
+    found.set(name, family);
+  }
+  return found;
+}
+
 describe('createMetrics', () => {
-  it('exports the whole catalogue under sipgw_, with every series present at 0 before any event', async () => {
-    const text = await createMetrics({ version: '1.2.3' }).registry.metrics();
-    for (const name of [
-      'sipgw_sip_messages_total',
-      'sipgw_sip_parse_errors_total',
-      'sipgw_sip_transactions_total',
-      'sipgw_tls_handshakes_total',
-      'sipgw_calls_total',
-      'sipgw_legs_active',
-      'sipgw_srtp_auth_failures_total',
-      'sipgw_srtp_replay_drops_total',
-      'sipgw_rtp_packets_total',
-      'sipgw_media_timeouts_total',
-      'sipgw_process_cpu_seconds_total',
-      'sipgw_nodejs_eventloop_lag_seconds',
-    ]) {
-      expect(text).toMatch(new RegExp(`^# HELP ${name} \\S`, 'm'));
+  it('serves exactly the catalogue: every family it lists, with its type and help, and nothing else', async () => {
+    const exported = families(await createMetrics({ version: '1.2.3' }).registry.metrics());
+    expect([...exported.keys()].sort()).toEqual(METRIC_CATALOGUE.map((m) => m.name).sort());
+    for (const metric of METRIC_CATALOGUE) {
+      expect(exported.get(metric.name)?.type, metric.name).toBe(metric.type);
+      if (!PROCESS_NAMES.has(metric.name)) expect(exported.get(metric.name)?.help, metric.name).toBe(metric.help);
     }
+    expect(METRIC_CATALOGUE.every((m) => /^sipgw_[a-z0-9_]+$/.test(m.name))).toBe(true);
+    expect(METRIC_CATALOGUE.filter((m) => m.type === 'counter').every((m) => m.name.endsWith('_total'))).toBe(true);
+  });
+
+  it('exports every series at 0 before any event, except sparse ones', async () => {
+    const text = await createMetrics({ version: '1.2.3' }).registry.metrics();
     expect(text).toContain('sipgw_calls_total{origin="pstn",outcome="rejected_no_srtp"} 0');
-    expect(text).toContain('sipgw_legs_active{origin="h323",media="h235"} 0');
+    expect(text).toContain('sipgw_legs_active{origin="h323",media="h235",suite="unknown"} 0');
+    expect(text).toContain('sipgw_sip_requests_total{transport="tls",direction="in",method="INVITE"} 0');
+    expect(text).toContain('sipgw_rtcp_packet_loss_ratio_count{origin="pstn"} 0');
+    expect(text).toContain('sipgw_draining 0');
     expect(text).toContain(`sipgw_build_info{version="1.2.3",node_version="${process.version}"} 1`);
-    const metricNames = text.split('\n').filter((line) => line.startsWith('# TYPE ')).map((line) => line.split(' ')[2]);
-    expect(metricNames.every((name) => name?.startsWith('sipgw_'))).toBe(true);
+    expect(text).not.toMatch(/^sipgw_certificate_expiry_timestamp_seconds\{/m);
   });
 
   it('takes the build version from package.json by default', async () => {
@@ -37,32 +55,69 @@ describe('createMetrics', () => {
     expect(text).toMatch(/sipgw_build_info\{version="\d+\.\d+\.\d+"/);
   });
 
-  it('counts per label combination, separately for each gateway instance', async () => {
+  it('counts per label combination, through inc and bound counters, separately for each gateway instance', async () => {
     const a = createMetrics();
     const b = createMetrics();
     a.calls.inc({ origin: 'sip', outcome: 'answered' });
     a.calls.inc({ origin: 'sip', outcome: 'answered' });
-    a.legsActive.inc({ origin: 'pstn', media: 'none' });
-    a.legsActive.inc({ origin: 'pstn', media: 'none' });
-    a.legsActive.dec({ origin: 'pstn', media: 'none' });
+    const bytesIn = a.rtpBytes.bind({ direction: 'in', origin: 'pstn' });
+    bytesIn.inc(172);
+    bytesIn.inc(172);
+    const legs = { origin: 'pstn', media: 'none', suite: 'none' } as const;
+    a.legsActive.inc(legs);
+    a.legsActive.inc(legs);
+    a.legsActive.dec(legs);
     expect(await a.calls.value({ origin: 'sip', outcome: 'answered' })).toBe(2);
     expect(await a.calls.value({ origin: 'pstn', outcome: 'answered' })).toBe(0);
     expect(await b.calls.value({ origin: 'sip', outcome: 'answered' })).toBe(0);
-    expect(await a.legsActive.value({ origin: 'pstn', media: 'none' })).toBe(1);
-    expect(await a.registry.metrics()).toContain('sipgw_calls_total{origin="sip",outcome="answered"} 2');
+    expect(await a.legsActive.value(legs)).toBe(1);
+    const text = await a.registry.metrics();
+    expect(text).toContain('sipgw_calls_total{origin="sip",outcome="answered"} 2');
+    expect(text).toContain('sipgw_rtp_bytes_total{direction="in",origin="pstn"} 344');
+    // A second scrape reports the same totals, not twice them.
+    expect(await a.registry.metrics()).toContain('sipgw_rtp_bytes_total{direction="in",origin="pstn"} 344');
+  });
+
+  it('observes histograms, sets sparse gauges only when known, and reads scrape-time gauges from their source', async () => {
+    const metrics = createMetrics();
+    metrics.rtcpLossRatio.observe({ origin: 'pstn' }, 0.03);
+    metrics.certificateExpiry.set({ role: 'server' }, 1_800_000_000);
+    let unencrypted = 0;
+    metrics.unencryptedInRequire.readAtScrape(() => [[{}, unencrypted]]);
+    unencrypted = 2;
+    const text = await metrics.registry.metrics();
+    expect(text).toContain('sipgw_rtcp_packet_loss_ratio_bucket{le="0.05",origin="pstn"} 1');
+    expect(text).toContain('sipgw_rtcp_packet_loss_ratio_bucket{le="0.02",origin="pstn"} 0');
+    expect(text).toContain('sipgw_certificate_expiry_timestamp_seconds{role="server"} 1800000000');
+    expect(text).not.toContain('role="client_ca"');
+    expect(text).toContain('sipgw_unencrypted_legs_in_require_meetings 2');
   });
 
   it('refuses label values outside the catalogue, recording nothing', async () => {
     const metrics = createMetrics();
-    const smuggled = { transport: 'sctp', direction: 'in', kind: 'request' } as never;
-    expect(() => metrics.sipMessages.inc(smuggled)).toThrow(
-      'sipgw_sip_messages_total: label "transport" must be one of udp|tcp|tls',
+    const smuggled = { transport: 'sctp', direction: 'in', method: 'INVITE' } as never;
+    expect(() => metrics.sipRequests.inc(smuggled)).toThrow(
+      'sipgw_sip_requests_total: label "transport" must be one of udp|tcp|tls',
     );
     const extra = { origin: 'sip', callId: 'abc@host' } as never;
     expect(() => metrics.srtpReplayDrops.inc(extra)).toThrow('unknown label "callId"');
+    expect(() => metrics.rtpPackets.bind({ direction: 'sideways', origin: 'sip' } as never)).toThrow('label "direction"');
+    expect(() => metrics.rtcpJitterSeconds.observe({ origin: '+15551234567' } as never, 0.01)).toThrow('label "origin"');
     const text = await metrics.registry.metrics();
     expect(text).not.toContain('sctp');
     expect(text).not.toContain('abc@host');
+    expect(text).not.toContain('15551234567');
+  });
+
+  it.skipIf(promtool.skip)('passes promtool check metrics with values recorded in every kind of metric', async () => {
+    const metrics = createMetrics();
+    metrics.calls.inc({ origin: 'webrtc', outcome: 'answered' });
+    metrics.callSetupSeconds.observe({ origin: 'sip' }, 0.12);
+    metrics.certificateExpiry.set({ role: 'intermediate' }, 1_900_000_000);
+    metrics.rtpPackets.bind({ direction: 'out', origin: 'sip' }).inc();
+    const result = spawnSync('promtool', ['check', 'metrics'], { input: await metrics.registry.metrics(), encoding: 'utf8' });
+    expect(result.stdout + result.stderr).toBe('');
+    expect(result.status).toBe(0);
   });
 
   it('maps negotiated TLS protocols onto the bounded version label', () => {

@@ -59,7 +59,7 @@ export interface BoundPorts {
 export interface TrafficEvent {
   transport: TransportProtocol;
   direction: 'in' | 'out';
-  kind: SipMessage['type'];
+  message: SipMessage;
   bytes: number;
 }
 
@@ -174,7 +174,7 @@ export class SipTransportLayer extends EventEmitter<TransportEvents> implements 
     const data = serializeMessage(message);
     if (target.transport === 'udp') await this.sendDatagram(data, target);
     else await (await this.streamTo(target, target.transport)).write(data);
-    this.emit('traffic', { transport: target.transport, direction: 'out', kind: message.type, bytes: data.length });
+    this.emit('traffic', { transport: target.transport, direction: 'out', message, bytes: data.length });
   }
 
   isReliable(transport: TransportProtocol): boolean {
@@ -314,7 +314,7 @@ export class SipTransportLayer extends EventEmitter<TransportEvents> implements 
       if (response) this.send(response, { ...source, connectionId: connection?.id }).catch(() => undefined);
       return;
     }
-    this.emit('traffic', { transport: source.transport, direction: 'in', kind: message.type, bytes: data.length });
+    this.emit('traffic', { transport: source.transport, direction: 'in', message, bytes: data.length });
     this.emit('message', {
       message,
       source,
