@@ -27,6 +27,8 @@ export class EmbeddedFabric implements Fabric {
     directory.onChanged((record) => {
       if (record.policy === 'require') this.live.get(record.id)?.expelUnencrypted();
     });
+    // Read from the meetings themselves, not kept by events: this gauge is the check that enforcement held.
+    metrics.unencryptedInRequire.readAtScrape(() => [[{}, this.unencryptedLegsInRequireMeetings()]]);
   }
 
   join(meetingId: string, participant: ParticipantSpec): JoinResult {
@@ -40,6 +42,15 @@ export class EmbeddedFabric implements Fabric {
   participants(meetingId: string): number {
     const record = this.directory.get(meetingId);
     return (record && this.live.get(record.id)?.size) ?? 0;
+  }
+
+  private unencryptedLegsInRequireMeetings(): number {
+    let count = 0;
+    for (const [id, meeting] of this.live) {
+      if (this.directory.get(id)?.policy !== 'require') continue;
+      count += meeting.roster().filter((entry) => !entry.encrypted).length;
+    }
+    return count;
   }
 
   private meeting(id: string, name: string): Meeting {

@@ -251,7 +251,7 @@ export const CATALOGUE = {
   auditWriteErrors: {
     name: 'sipgw_audit_write_errors_total',
     type: 'counter',
-    help: 'Audit records that could not be written (disk full, file removed); each one is also logged.',
+    help: 'Audit log failures: a record not written (disk full, directory gone), or a rotation or clean-up that failed; each is also logged.',
     labels: {},
   },
   mediaForwarded: {
