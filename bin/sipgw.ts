@@ -24,12 +24,16 @@ async function main(argv: string[]): Promise<number> {
     throw err;
   }
   const gateway = await startGateway(config);
-  const stop = (): void => {
-    void gateway.stop().then(() => process.exit(0));
-  };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
-  return new Promise<number>(() => {});
+  let draining = false;
+  return new Promise<number>((resolve, reject) => {
+    const exitOnceDone = (done: Promise<void>): void => void done.then(() => resolve(0), reject);
+    // SIGTERM (an orchestrator's stop) drains; a second SIGTERM or a SIGINT (Ctrl-C) stops at once.
+    process.on('SIGTERM', () => {
+      exitOnceDone(draining ? gateway.stop() : gateway.drain());
+      draining = true;
+    });
+    process.on('SIGINT', () => exitOnceDone(gateway.stop()));
+  });
 }
 
 main(process.argv.slice(2)).then(

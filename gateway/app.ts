@@ -1,14 +1,29 @@
 import { readFile } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import { isIP } from 'node:net';
-import { ensureDevCertificates, loadCertificateSet, type CertificateSet } from '../certs/index.js';
+import {
+  certificateExpiry,
+  ensureDevCertificates,
+  loadCertificateSet,
+  splitPemCertificates,
+  type CertificateSet,
+} from '../certs/index.js';
 import { SipCallHandler, TargetDirectory } from './calls/index.js';
 import type { GatewayConfig } from './config/index.js';
 import { EmbeddedFabric, joinSipLeg, MeetingDirectory } from './fabric/index.js';
 import { createHttpServer, type ReadyState } from './http/index.js';
 import { PortAllocator } from './media/index.js';
 import { DialIn } from './ivr/index.js';
-import { AuditLog, createLogger, createMetrics, type Logger, type Metrics } from './observability/index.js';
+import {
+  AuditLog,
+  createLogger,
+  createMetrics,
+  SIP_METHODS,
+  type Logger,
+  type Metrics,
+  type ResponseClassLabel,
+  type SipMethodLabel,
+} from './observability/index.js';
 import { AdmissionPolicy, meetingAccess, PinGuard } from './policy/index.js';
 import { loadPrompts } from './prompts/index.js';
 import { DialogLayer, SipTransportLayer, TransactionLayer } from './sip/index.js';
@@ -17,6 +32,11 @@ import { attachSignalling } from './webrtc/index.js';
 
 export interface Gateway {
   readonly ready: ReadyState;
+  /**
+   * Refuses new calls and joins, lets calls in progress carry on until they end or `graceS`
+   * (default `shutdown.graceS`) has passed, ends the rest, then stops. Resolves once stopped.
+   */
+  drain(graceS?: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -48,7 +68,17 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
   });
 
   const prompts = loadPrompts();
-  const audit = new AuditLog(config.audit.file, (err) => logger.error({ err }, 'the audit log cannot be written'));
+  const audit = new AuditLog({
+    destination: config.audit.file,
+    maxSizeBytes: config.audit.maxSizeMb * 1024 * 1024,
+    retentionDays: config.audit.retentionDays,
+    remoteAddress: config.audit.remoteAddress,
+    onError: (err) => {
+      metrics.auditWriteErrors.inc({});
+      logger.error({ err }, 'the audit log cannot be written');
+    },
+    written: (event) => metrics.auditRecords.inc({ event }),
+  });
   const meetings = new MeetingDirectory(config.meetings);
   const fabric = new EmbeddedFabric(meetings, metrics, { unencryptedAnnouncement: prompts.at48k('unencrypted-joined') });
   const pins = new PinGuard({
@@ -86,6 +116,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
   });
 
   const clientCa = config.sip.tls.clientCa ? await readFile(config.sip.tls.clientCa, 'utf8') : undefined;
+  recordCertificateExpiry(metrics, certificate, clientCa);
   const sip = await transport.listen({
     bind: config.bind,
     advertise: config.host,
@@ -101,9 +132,11 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
   });
 
   let ready: ReadyState | undefined;
+  let draining: Promise<void> | undefined;
   const http = createHttpServer({
     metrics,
     readiness: () => ready,
+    draining: () => draining !== undefined,
     meetings,
     adminToken: config.admin.token,
     participants: (id) => fabric.participants(id),
@@ -121,21 +154,33 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
   logger.info({ bind: config.bind, host: config.host, ports: ready, fingerprint: certificate.info.fingerprintSha256 }, 'sipgw ready');
 
   let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> =>
+    (stopping ??= (async () => {
+      ready = undefined;
+      const browsersClosed = signalling.close();
+      calls.close();
+      // Let the BYEs leave before the sockets close.
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      await browsersClosed;
+      await transport.close();
+      await new Promise<void>((resolve) => http.close(() => resolve()));
+      http.closeAllConnections();
+      await audit.close();
+      logger.info('sipgw stopped');
+    })());
   return {
     ready,
-    stop: () =>
-      (stopping ??= (async () => {
-        ready = undefined;
-        signalling.close();
-        calls.close();
-        // Let the BYEs leave before the sockets close.
-        await new Promise((resolve) => setTimeout(resolve, 100));
-        await transport.close();
-        await new Promise<void>((resolve) => http.close(() => resolve()));
-        http.closeAllConnections();
-        await audit.close();
-        logger.info('sipgw stopped');
+    drain: (graceS = config.shutdown.graceS) =>
+      (draining ??= (async () => {
+        metrics.draining.set({}, 1);
+        logger.info({ graceS }, 'draining: new calls are refused; calls in progress end by the grace period');
+        let graceTimer: NodeJS.Timeout | undefined;
+        const graceOver = new Promise((resolve) => (graceTimer = setTimeout(resolve, graceS * 1000)));
+        await Promise.race([Promise.all([calls.drain(Date.now() + graceS * 1000), signalling.drain()]), graceOver]);
+        clearTimeout(graceTimer);
+        await stop();
       })()),
+    stop,
   };
 }
 
@@ -147,15 +192,41 @@ async function loadCertificate(config: GatewayConfig, logger: Logger): Promise<C
   return set;
 }
 
+/** For the expiry alert: each role's earliest-expiring certificate; roles without one get no series. */
+function recordCertificateExpiry(metrics: Metrics, certificate: CertificateSet, clientCa: string | undefined): void {
+  const earliest = (pems: readonly string[]): number | undefined =>
+    pems.length === 0 ? undefined : Math.min(...pems.map((pem) => certificateExpiry(pem).getTime() / 1000));
+  const roles = [
+    ['server', earliest([certificate.cert])],
+    ['intermediate', earliest(certificate.chain)],
+    ['client_ca', clientCa === undefined ? undefined : earliest(splitPemCertificates(clientCa))],
+  ] as const;
+  for (const [role, expiresAt] of roles) if (expiresAt !== undefined) metrics.certificateExpiry.set({ role }, expiresAt);
+}
+
 /** Counts what the SIP stack does, by the catalogue's bounded labels. */
 function observeSip(transport: SipTransportLayer, transactions: TransactionLayer, metrics: Metrics, logger: Logger): void {
-  transport.on('traffic', ({ transport: t, direction, kind }) => metrics.sipMessages.inc({ transport: t, direction, kind }));
+  transport.on('traffic', ({ transport: t, direction, message }) => {
+    if (message.type === 'request') metrics.sipRequests.inc({ transport: t, direction, method: methodLabel(message.method) });
+    else metrics.sipResponses.inc({ transport: t, direction, class: responseClass(message.status) });
+  });
   transport.on('parseError', ({ transport: t, reason, answered }) => {
     metrics.sipParseErrors.inc({ transport: t });
     logger.debug({ transport: t, reason, answered }, 'unparseable SIP message');
   });
   transport.on('tlsHandshake', ({ result, version }) => metrics.tlsHandshakes.inc({ result, version }));
   transactions.onTransactionEnd(({ role, outcome }) => metrics.sipTransactions.inc({ role, outcome }));
+}
+
+const COUNTED_METHODS: ReadonlySet<string> = new Set(SIP_METHODS);
+
+function methodLabel(method: string): SipMethodLabel {
+  return COUNTED_METHODS.has(method) ? (method as SipMethodLabel) : 'other';
+}
+
+/** The parser only accepts status codes 100-699. */
+function responseClass(status: number): ResponseClassLabel {
+  return `${Math.floor(status / 100)}xx` as ResponseClassLabel;
 }
 
 function isUnspecified(address: string): boolean {

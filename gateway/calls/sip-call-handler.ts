@@ -31,7 +31,7 @@ import {
 import type { AuditLog, Logger, Metrics, CallOutcomeLabel } from '../observability/index.js';
 import type { AdmissionPolicy } from '../policy/index.js';
 import { Leg } from './leg.js';
-import { printableAgent, sipLegLabel } from './security-label.js';
+import { legMetricLabels, printableAgent, sipLegLabel } from './security-label.js';
 import type { TargetDirectory } from './target.js';
 
 const ALLOWED_METHODS = 'INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, UPDATE';
@@ -89,11 +89,35 @@ interface SipCall {
 export class SipCallHandler {
   private readonly calls = new Set<SipCall>();
   private readonly mediaCheck: NodeJS.Timeout;
+  /** When a drain ends (epoch ms); set once draining has begun. */
+  private drainDeadline: number | undefined;
+  private drained: (() => void) | undefined;
 
   constructor(private readonly options: SipCallHandlerOptions) {
     options.dialogs.onRequest((tx) => this.guard(tx, () => this.onOutOfDialog(tx)));
     this.mediaCheck = setInterval(() => this.endSilentLegs(), MEDIA_CHECK_INTERVAL_MS);
     this.mediaCheck.unref();
+  }
+
+  /**
+   * Refuses new calls from now on with 503 and resolves once no call is left; calls in progress
+   * carry on until they end or close() ends them.
+   */
+  drain(deadline: number): Promise<void> {
+    this.drainDeadline = deadline;
+    return new Promise((resolve) => {
+      this.drained = resolve;
+      if (this.calls.size === 0) resolve();
+    });
+  }
+
+  /**
+   * While draining, the seconds left until this instance is gone: nothing sooner can succeed here,
+   * and a proxy (RFC 3261 §21.5.4) keeps the next calls away for exactly that long.
+   */
+  private drainRetryAfterS(): number | undefined {
+    if (this.drainDeadline === undefined) return undefined;
+    return Math.max(1, Math.ceil((this.drainDeadline - Date.now()) / 1000));
   }
 
   /** Ends every call with BYE and stops watching media. */
@@ -119,8 +143,11 @@ export class SipCallHandler {
   private onOutOfDialog(tx: ServerTransaction): void | Promise<void> {
     const req = tx.request;
     switch (req.method) {
-      case 'OPTIONS':
-        return tx.respond(withCapabilities(createResponse(req, 200)));
+      case 'OPTIONS': {
+        // RFC 3261 §11.2: the status an INVITE would get, so load balancers' probes see the drain.
+        const retryAfterS = this.drainRetryAfterS();
+        return tx.respond(withCapabilities(retryAfterS === undefined ? createResponse(req, 200) : serviceUnavailable(req, retryAfterS)));
+      }
       case 'INVITE':
         return tx instanceof InviteServerTransaction ? this.onInvite(tx) : undefined;
       case 'BYE':
@@ -152,6 +179,7 @@ export class SipCallHandler {
   }
 
   private async onInvite(tx: InviteServerTransaction): Promise<void> {
+    const receivedAt = performance.now();
     const { request: req, inbound } = tx;
     const { metrics, logger } = this.options;
     const admitted = this.options.admission.admit(inbound, req);
@@ -164,6 +192,9 @@ export class SipCallHandler {
     }
     const { origin } = admitted;
     const trunk = admitted.trunk?.name;
+    // After admission: strangers still get 403, and the refusal is counted under the caller's origin.
+    const retryAfterS = this.drainRetryAfterS();
+    if (retryAfterS !== undefined) return this.reject(tx, serviceUnavailable(req, retryAfterS), 'draining', origin, trunk);
 
     const target = this.options.targets.resolve(req.uri.user, admitted.trunk);
     if (!target) return this.reject(tx, createResponse(req, 404), 'not_found', origin, trunk);
@@ -183,9 +214,7 @@ export class SipCallHandler {
     } catch (err) {
       if (!(err instanceof RtpError)) throw err;
       // Every media port is taken: overload, not a fault of the caller's.
-      const res = createResponse(req, 503);
-      res.headers.set('Retry-After', String(OVERLOAD_RETRY_AFTER_S));
-      return this.reject(tx, res, 'overload', origin, trunk);
+      return this.reject(tx, serviceUnavailable(req, OVERLOAD_RETRY_AFTER_S), 'overload', origin, trunk);
     }
     if (!result.ok) {
       return this.reject(tx, this.notAcceptable(req, result.warning), 'rejected_no_srtp', origin, trunk);
@@ -227,17 +256,19 @@ export class SipCallHandler {
     });
     if (sessionExpires !== undefined) this.armSessionTimer(call, sessionExpires);
 
-    metrics.legsActive.inc({ origin: label.origin, media: label.media });
+    metrics.legsActive.inc(legMetricLabels(label));
     leg.onEnded((cause) => {
-      metrics.legsActive.dec({ origin: label.origin, media: label.media });
+      metrics.legsActive.dec(legMetricLabels(label));
       if (cause === 'media-timeout') metrics.mediaTimeouts.inc({ origin: label.origin });
       clearTimeout(call.sessionTimer);
       this.calls.delete(call);
+      if (this.calls.size === 0) this.drained?.();
       logger.info({ leg: leg.id, cause, durationS: (Date.now() - leg.startedAt) / 1000 }, 'leg ended');
       this.options.audit.record(leg.auditRecord(cause));
     });
 
     metrics.calls.inc({ origin, outcome: 'answered' });
+    metrics.callSetupSeconds.observe({ origin }, (performance.now() - receivedAt) / 1000);
     // A trunk's Request-URI is a phone number: logged as the route taken, never the caller's number.
     logger.info({ leg: leg.id, target: admitted.trunk ? 'did' : req.uri.user, label, trunk }, 'call answered');
     target.attach(leg);
@@ -293,11 +324,27 @@ export class SipCallHandler {
   private streamEvents(leg: Leg): StreamEvents {
     const { metrics } = this.options;
     const origin = { origin: leg.label.origin };
+    // Bound once per stream: the per-packet path skips the label check.
+    const packetsIn = metrics.rtpPackets.bind({ direction: 'in', ...origin });
+    const packetsOut = metrics.rtpPackets.bind({ direction: 'out', ...origin });
+    const bytesIn = metrics.rtpBytes.bind({ direction: 'in', ...origin });
+    const bytesOut = metrics.rtpBytes.bind({ direction: 'out', ...origin });
     return {
-      packetIn: () => metrics.rtpPackets.inc({ direction: 'in', ...origin }),
-      packetOut: () => metrics.rtpPackets.inc({ direction: 'out', ...origin }),
+      packetIn: (bytes) => {
+        packetsIn.inc();
+        bytesIn.inc(bytes);
+      },
+      packetOut: (bytes) => {
+        packetsOut.inc();
+        bytesOut.inc(bytes);
+      },
       authFailure: () => metrics.srtpAuthFailures.inc(origin),
       replayDrop: () => metrics.srtpReplayDrops.inc(origin),
+      report: (reception) => {
+        metrics.rtcpLossRatio.observe(origin, reception.lossRatio);
+        metrics.rtcpJitterSeconds.observe(origin, reception.jitterS);
+        if (reception.roundTripS !== undefined) metrics.rtcpRoundTripSeconds.observe(origin, reception.roundTripS);
+      },
     };
   }
 
@@ -426,6 +473,12 @@ function userAgentOf(req: SipRequest): { userAgent?: string } {
 function methodNotAllowed(req: SipRequest): SipResponse {
   const res = createResponse(req, 405);
   res.headers.set('Allow', ALLOWED_METHODS);
+  return res;
+}
+
+function serviceUnavailable(req: SipRequest, retryAfterS: number): SipResponse {
+  const res = createResponse(req, 503);
+  res.headers.set('Retry-After', String(retryAfterS));
   return res;
 }
 

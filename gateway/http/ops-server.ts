@@ -16,6 +16,8 @@ export interface HttpServerDeps extends AdminApiDeps {
   metrics: { registry: Registry };
   /** Undefined until every listener is up. */
   readiness: () => ReadyState | undefined;
+  /** True once a drain has begun: not ready for new calls, though the ports are still served. */
+  draining?: () => boolean;
   /** Directory of the web client's files; default `gateway/http/client` in the package. */
   clientDir?: string;
 }
@@ -106,7 +108,9 @@ async function route(deps: HttpServerDeps, clientDir: string | undefined, req: h
       return json(200, { status: 'ok' });
     case '/readyz': {
       const state = deps.readiness();
-      return state ? json(200, { ready: true, sip: state.sip, http: state.http }) : json(503, { ready: false });
+      if (!state) return json(503, { ready: false });
+      const ports = { sip: state.sip, http: state.http };
+      return deps.draining?.() ? json(503, { ready: false, draining: true, ...ports }) : json(200, { ready: true, ...ports });
     }
     default:
       return clientFile(clientDir, pathname);

@@ -3,7 +3,7 @@ import type { Duplex } from 'node:stream';
 import { TLSSocket } from 'node:tls';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { Fabric, ParticipantSession, RosterEntry } from '../fabric/index.js';
-import { auditLabel, durationSince, printableAgent, type SecurityLabel } from '../calls/index.js';
+import { auditLabel, durationSince, legMetricLabels, printableAgent, type SecurityLabel } from '../calls/index.js';
 import type { AuditLog, Logger, Metrics } from '../observability/index.js';
 import { BrowserPeer } from './browser-peer.js';
 
@@ -30,6 +30,12 @@ export interface SignallingOptions {
   audit: Pick<AuditLog, 'record'>;
 }
 
+/** What every connection shares with the endpoint: whether joins are still taken, and whom to tell when a participant leaves. */
+interface Endpoint {
+  draining: boolean;
+  participantLeft(): void;
+}
+
 /** Who is at the other end of one signalling connection, as the upgrade request showed it. */
 interface BrowserOrigin {
   /** The browser's address, the PIN guard's per-source key. */
@@ -48,8 +54,11 @@ const PIN_PATTERN = new RegExp(`^[0-9]{1,${MAX_PIN_LENGTH}}$`);
 const REFUSAL_DELAY_MS = 1000;
 const NOT_FOUND_MESSAGE = 'There is no meeting with this ID, or the PIN is wrong.';
 const ENCRYPTION_REQUIRED_MESSAGE = 'This meeting admits only encrypted connections, and this one is not encrypted.';
+const SHUTDOWN_MESSAGE = 'The gateway is shutting down. Please join again in a moment.';
+/** How long browsers get to answer the close at shutdown before their connections are cut. */
+const SHUTDOWN_CLOSE_WAIT_MS = 1000;
 
-type ErrorCode = 'not-found' | 'encryption-required' | 'bad-request' | 'meeting-ended' | 'internal';
+type ErrorCode = 'not-found' | 'encryption-required' | 'bad-request' | 'meeting-ended' | 'shutdown' | 'internal';
 
 class BadRequest extends Error {}
 
@@ -96,6 +105,7 @@ class BrowserConnection {
     private readonly label: SecurityLabel,
     private readonly origin: BrowserOrigin,
     private readonly options: SignallingOptions,
+    private readonly endpoint: Endpoint,
   ) {
     this.joinTimer = setTimeout(() => this.fail('bad-request', 'no join within 10 s'), JOIN_TIMEOUT_MS);
     ws.on('message', (data) => this.receive(data));
@@ -126,9 +136,11 @@ class BrowserConnection {
 
   private join(message: Record<string, unknown>): void {
     if (this.joinRequested) throw new BadRequest('already joined');
+    if (this.endpoint.draining) return this.shutDown();
     const meetingId = field(message, 'meetingId', MAX_MEETING_ID_LENGTH).trim();
     const name = field(message, 'name', 256).replace(/[\p{Cc}\p{Cf}]/gu, '').trim().slice(0, MAX_NAME_LENGTH) || 'Guest';
     const pin = pinField(message);
+    const requestedAt = performance.now();
     this.joinRequested = true;
     clearTimeout(this.joinTimer);
     this.options.access.check(meetingId, pin, this.origin.address).then(
@@ -137,7 +149,7 @@ class BrowserConnection {
         if (this.ws.readyState !== this.ws.OPEN) return;
         if (access !== 'ok') return this.refuse();
         try {
-          this.enter(meetingId, name);
+          this.enter(meetingId, name, requestedAt);
         } catch (err) {
           this.internalError(err);
         }
@@ -151,8 +163,8 @@ class BrowserConnection {
     this.fail('internal', 'internal error');
   }
 
-  /** Joins the meeting, once the browser may. */
-  private enter(meetingId: string, name: string): void {
+  /** Joins the meeting, once the browser may; `requestedAt` (performance.now()) is when it asked. */
+  private enter(meetingId: string, name: string, requestedAt: number): void {
     const peer = new BrowserPeer({
       bindAddress: this.options.bindAddress,
       portRange: this.options.portRange,
@@ -169,7 +181,8 @@ class BrowserConnection {
     this.session = session;
     this.joinedAt = Date.now();
     this.options.metrics.calls.inc({ origin: 'webrtc', outcome: 'answered' });
-    this.options.metrics.legsActive.inc({ origin: 'webrtc', media: this.label.media });
+    this.options.metrics.callSetupSeconds.observe({ origin: 'webrtc' }, (performance.now() - requestedAt) / 1000);
+    this.options.metrics.legsActive.inc(legMetricLabels(this.label));
     session.publish(peer.audio);
     session.publish(peer.video);
     let announced = false;
@@ -196,6 +209,15 @@ class BrowserConnection {
     this.refusalTimer = setTimeout(() => this.fail('not-found', NOT_FOUND_MESSAGE), REFUSAL_DELAY_MS);
   }
 
+  get inMeeting(): boolean {
+    return this.session !== undefined;
+  }
+
+  /** Tells the browser the gateway is going away, and ends its leg. */
+  shutDown(): void {
+    this.fail('shutdown', SHUTDOWN_MESSAGE);
+  }
+
   private entry(entry: RosterEntry, selfId: string) {
     const { label: _label, ...shown } = entry;
     return entry.id === selfId ? { ...shown, self: true } : shown;
@@ -218,7 +240,8 @@ class BrowserConnection {
   private fail(code: ErrorCode, message: string): void {
     this.endCause = code;
     this.send({ type: 'error', code, message });
-    this.ws.close(code === 'internal' ? 1011 : 1008);
+    // RFC 6455 §7.4.1: 1001 is a server going down, 1011 an internal error, 1008 a refusal.
+    this.ws.close(code === 'internal' ? 1011 : code === 'shutdown' ? 1001 : 1008);
     this.leave();
   }
 
@@ -230,12 +253,15 @@ class BrowserConnection {
     this.peer = undefined;
     session?.leave();
     peer?.close();
-    if (session) this.ended(session);
+    if (session) {
+      this.ended(session);
+      this.endpoint.participantLeft();
+    }
   }
 
   private ended(session: ParticipantSession): void {
     const { metrics, audit } = this.options;
-    metrics.legsActive.dec({ origin: 'webrtc', media: this.label.media });
+    metrics.legsActive.dec(legMetricLabels(this.label));
     audit.record({
       event: 'leg-ended',
       origin: 'webrtc',
@@ -254,9 +280,14 @@ class BrowserConnection {
  * origin may connect: a browser sends Origin on every WebSocket, and another site's page must not
  * be able to join a meeting with a visitor's camera.
  */
-export function attachSignalling(server: Server, options: SignallingOptions): { close(): void } {
+export function attachSignalling(server: Server, options: SignallingOptions): { drain(): Promise<void>; close(): Promise<void> } {
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES });
   const connections = new Set<BrowserConnection>();
+  let drained: (() => void) | undefined;
+  const checkDrained = (): void => {
+    if (![...connections].some((connection) => connection.inMeeting)) drained?.();
+  };
+  const endpoint: Endpoint = { draining: false, participantLeft: checkDrained };
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const refuse = (status: string) => {
       socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
@@ -273,16 +304,29 @@ export function attachSignalling(server: Server, options: SignallingOptions): { 
         suite: null,
         encrypted: true,
       });
-      const connection = new BrowserConnection(ws, label, origin, options);
+      const connection = new BrowserConnection(ws, label, origin, options, endpoint);
       connections.add(connection);
       ws.on('close', () => connections.delete(connection));
     });
   };
   server.on('upgrade', onUpgrade);
   return {
-    close: () => {
+    /** Refuses new joins from now on; resolves once no browser is left in a meeting. */
+    drain: () => {
+      endpoint.draining = true;
+      return new Promise<void>((resolve) => {
+        drained = resolve;
+        checkDrained();
+      });
+    },
+    /** Tells every browser the gateway is shutting down, and cuts those that do not close in time. */
+    close: async () => {
       server.off('upgrade', onUpgrade);
-      for (const connection of connections) connection.leave();
+      const closed = Promise.all([...wss.clients].map((ws) => new Promise((resolve) => ws.once('close', resolve))));
+      for (const connection of connections) connection.shutDown();
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([closed, new Promise((resolve) => (timer = setTimeout(resolve, SHUTDOWN_CLOSE_WAIT_MS)))]);
+      clearTimeout(timer);
       for (const ws of wss.clients) ws.terminate();
       wss.close();
     },

@@ -22,6 +22,10 @@ export interface GatewayProcess {
   output(): string;
   /** Sum of a metric's samples whose labels include `labels`, read from GET /metrics. */
   metric(name: string, labels?: Record<string, string>): Promise<number>;
+  /** Sends the process a signal, as an operator or orchestrator would. */
+  signal(signal: NodeJS.Signals): void;
+  /** The exit code once the process has exited (null when a signal ended it). */
+  readonly exited: Promise<number | null>;
   stop(): Promise<void>;
 }
 
@@ -29,8 +33,16 @@ export interface GatewayProcess {
  * Starts the gateway as an operator does (its CLI, in its own process) on free ports with its own
  * dev certificate directory, and waits until `GET /readyz` names the ports it bound.
  */
-export async function startGatewayProcess(options: { config?: object; env?: Record<string, string> } = {}): Promise<GatewayProcess> {
+export async function startGatewayProcess(
+  options: {
+    config?: object;
+    env?: Record<string, string>;
+    /** Dev certificate directory, e.g. one several gateways share to save generating keys; default a fresh one. */
+    certsDir?: string;
+  } = {},
+): Promise<GatewayProcess> {
   const dir = mkdtempSync(join(tmpdir(), 'sipgw-test-'));
+  const certsDir = options.certsDir ?? join(dir, 'certs');
   const mediaStart = findFreePortBlock(200);
   const env: Record<string, string> = {
     ...(process.env as Record<string, string>),
@@ -39,7 +51,7 @@ export async function startGatewayProcess(options: { config?: object; env?: Reco
     SIPGW_SIP_TLS_PORT: '0',
     SIPGW_HTTP_PORT: String(findFreePortBlock(1)),
     SIPGW_MEDIA_PORTS: `${mediaStart}-${mediaStart + 199}`,
-    SIPGW_CERTS_DEV_DIR: join(dir, 'certs'),
+    SIPGW_CERTS_DEV_DIR: certsDir,
     SIPGW_LOG_LEVEL: 'info',
     ...options.env,
   };
@@ -56,6 +68,7 @@ export async function startGatewayProcess(options: { config?: object; env?: Reco
   let output = '';
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
 
   const httpBase = `http://127.0.0.1:${env.SIPGW_HTTP_PORT}`;
   const ports = await waitForReady(child, httpBase, () => output, 30_000);
@@ -63,16 +76,20 @@ export async function startGatewayProcess(options: { config?: object; env?: Reco
     ports,
     pid: child.pid!,
     dir,
-    caFile: join(dir, 'certs', 'ca.pem'),
+    caFile: join(certsDir, 'ca.pem'),
     output: () => output,
     async metric(name, labels = {}) {
       const text = await (await fetch(`${httpBase}/metrics`)).text();
       return sumSamples(text, name, labels);
     },
+    signal(signal) {
+      child.kill(signal);
+    },
+    exited,
     async stop() {
       if (child.exitCode === null && child.signalCode === null) {
-        const exited = new Promise((resolve) => child.once('exit', resolve));
-        child.kill('SIGTERM');
+        // SIGINT stops at once; SIGTERM would drain calls for the grace period first.
+        child.kill('SIGINT');
         const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
         await exited;
         clearTimeout(timer);

@@ -8,12 +8,14 @@ describe('operations HTTP server', () => {
   let server: Server;
   let base: string;
   let ready: ReadyState | undefined;
+  let draining: boolean;
   let metrics: ReturnType<typeof createMetrics>;
 
   beforeEach(async () => {
     ready = undefined;
+    draining = false;
     metrics = createMetrics();
-    server = createHttpServer({ metrics, readiness: () => ready });
+    server = createHttpServer({ metrics, readiness: () => ready, draining: () => draining });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });
@@ -49,6 +51,14 @@ describe('operations HTTP server', () => {
     const after = await fetch(`${base}/readyz?verbose=1`);
     expect(after.status).toBe(200);
     expect(await after.json()).toEqual({ ready: true, sip: { udp: 40001, tcp: 40002, tls: 40003 }, http: 40004 });
+  });
+
+  it('answers /readyz with 503 and draining while a drain runs, still naming the ports', async () => {
+    ready = { sip: { udp: 40001, tcp: 40002, tls: 40003 }, http: 40004 };
+    draining = true;
+    const res = await fetch(`${base}/readyz`);
+    expect(res.status).toBe(503);
+    expect(await res.json()).toEqual({ ready: false, draining: true, sip: { udp: 40001, tcp: 40002, tls: 40003 }, http: 40004 });
   });
 
   it('answers HEAD with headers and no body', async () => {
