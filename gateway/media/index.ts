@@ -5,7 +5,7 @@ export type { RtpHeader } from './rtp/index.js';
 export { SRTP_SUITES, SrtpContext, SrtpError, generateMasterKey, srtpKeyLengths } from './srtp/index.js';
 export type { SrtpSuite } from './srtp/index.js';
 export { SecureRtpStream } from './stream/index.js';
-export type { MediaStream, StreamCodec, StreamDirection, StreamEvents, StreamParams } from './stream/index.js';
+export type { MediaStream, PeerReception, StreamCodec, StreamDirection, StreamEvents, StreamOptions, StreamParams } from './stream/index.js';
 export { OPUS_FRAME_SAMPLES, Resampler, createAudioCodec, toneClip } from './codecs/index.js';
 export type { AudioCodec, AudioCodecName, AudioCodecSpec, ToneSegment } from './codecs/index.js';
 export { AudioMixer, MIXER_FRAME_SAMPLES, MIXER_QUEUE_FRAMES, SILENCE_DBOV } from './mixer/index.js';
