@@ -11,7 +11,7 @@ export async function dialInRoomSystem(
   gateway: GatewayProcess,
   dir: string,
   meetingId: string,
-  options: Pick<BaresipOptions, 'toneHz' | 'video'> = {},
+  options: Pick<BaresipOptions, 'toneHz' | 'video' | 'sipTrace'> = {},
 ): Promise<Baresip> {
   const base = findFreePortBlock(60);
   const room = await startBaresip({

@@ -43,6 +43,10 @@
 // - SIP INFO DTMF: baresip 1.0 cannot send it (there is no `dtmfmode` account parameter; that came in later
 //   versions). It does receive INFO `application/dtmf-relay` (`Signal=`) as a callee, answers 200, and reports
 //   CALL_DTMF_START with the digit (and CALL_DTMF_END), as it does for RFC 4733 events it receives.
+// - `-s` (SIP trace, option sipTrace) writes every SIP message baresip sends or receives, SDP included, to stdout (so
+//   to the log) as plain text before TLS encrypts it, each after a line `TLS <from> -> <to>`: over SIP-TLS the only
+//   view of the signalling, e.g. of the SDES keys exchanged. CALL_LOCAL_SDP / CALL_REMOTE_SDP events carry only
+//   "offer"/"answer", not the SDP.
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -108,6 +112,8 @@ export interface BaresipOptions {
   readonly caFile?: string;
   /** Where config, accounts, log and WAV dumps go; a fresh temp directory (removed by stop()) when omitted. */
   readonly dir?: string;
+  /** `-s`: every SIP message sent and received, SDP included, goes to the log in clear (see the notes above). */
+  readonly sipTrace?: boolean;
 }
 
 export interface Baresip {
@@ -237,7 +243,7 @@ export async function startBaresip(options: BaresipOptions): Promise<Baresip> {
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), `sipgw-baresip-${options.name}-`));
   writeFileSync(join(dir, 'config'), configText(options, dir));
   writeFileSync(join(dir, 'accounts'), accountText(options));
-  const child = spawnLogged('baresip', ['-f', dir], join(dir, 'baresip.log'), { cwd: dir });
+  const child = spawnLogged('baresip', ['-f', dir, ...(options.sipTrace ? ['-s'] : [])], join(dir, 'baresip.log'), { cwd: dir });
 
   const events: BaresipEvent[] = [];
   const consumed = new Set<BaresipEvent>();
