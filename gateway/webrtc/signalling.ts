@@ -3,8 +3,8 @@ import type { Duplex } from 'node:stream';
 import { TLSSocket } from 'node:tls';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { Fabric, ParticipantSession, RosterEntry } from '../fabric/index.js';
-import { auditLabel, durationSince, legMetricLabels, printableAgent, type SecurityLabel } from '../calls/index.js';
-import type { AuditLog, Logger, Metrics } from '../observability/index.js';
+import { auditLabel, durationSince, legMetricLabels, printableAgent, streamMetricEvents, type SecurityLabel } from '../calls/index.js';
+import type { AuditLog, CallOutcomeLabel, Logger, Metrics } from '../observability/index.js';
 import { BrowserPeer } from './browser-peer.js';
 
 /**
@@ -136,7 +136,10 @@ class BrowserConnection {
 
   private join(message: Record<string, unknown>): void {
     if (this.joinRequested) throw new BadRequest('already joined');
-    if (this.endpoint.draining) return this.shutDown();
+    if (this.endpoint.draining) {
+      this.refused('draining');
+      return this.shutDown();
+    }
     const meetingId = field(message, 'meetingId', MAX_MEETING_ID_LENGTH).trim();
     const name = field(message, 'name', 256).replace(/[\p{Cc}\p{Cf}]/gu, '').trim().slice(0, MAX_NAME_LENGTH) || 'Guest';
     const pin = pinField(message);
@@ -147,7 +150,10 @@ class BrowserConnection {
       (access) => {
         // The browser may have gone while the PIN was checked.
         if (this.ws.readyState !== this.ws.OPEN) return;
-        if (access !== 'ok') return this.refuse();
+        if (access !== 'ok') {
+          this.refused('forbidden');
+          return this.refuse();
+        }
         try {
           this.enter(meetingId, name, requestedAt);
         } catch (err) {
@@ -170,11 +176,18 @@ class BrowserConnection {
       portRange: this.options.portRange,
       sendOffer: (offer) => this.send({ type: 'offer', ...offer }),
       onFailed: () => this.ws.close(1011, 'media connection failed'),
+      events: streamMetricEvents(this.options.metrics, this.label.origin),
     });
     const joined = this.options.fabric.join(meetingId, { name, kind: 'browser', label: this.label, reception: peer });
     if (!joined.ok) {
       peer.close();
-      return joined.reason === 'encryption-required' ? this.fail('encryption-required', ENCRYPTION_REQUIRED_MESSAGE) : this.refuse();
+      if (joined.reason === 'encryption-required') {
+        this.options.metrics.policyRefusals.inc({ origin: 'webrtc' });
+        this.refused('rejected_no_srtp');
+        return this.fail('encryption-required', ENCRYPTION_REQUIRED_MESSAGE);
+      }
+      this.refused('not_found');
+      return this.refuse();
     }
     const { session } = joined;
     this.peer = peer;
@@ -257,6 +270,18 @@ class BrowserConnection {
       this.ended(session);
       this.endpoint.participantLeft();
     }
+  }
+
+  /** A join that did not get in, counted and audited like a refused SIP call. */
+  private refused(outcome: CallOutcomeLabel): void {
+    this.options.metrics.calls.inc({ origin: 'webrtc', outcome });
+    this.options.audit.record({
+      event: 'call-refused',
+      origin: 'webrtc',
+      outcome,
+      remoteAddress: this.origin.address,
+      ...(this.origin.userAgent ? { userAgent: this.origin.userAgent } : {}),
+    });
   }
 
   private ended(session: ParticipantSession): void {

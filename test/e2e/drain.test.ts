@@ -198,6 +198,7 @@ describe.skipIf(peer.skip)('graceful drain on SIGTERM', () => {
     expect(Number(header(probe, 'Retry-After'))).toBeGreaterThanOrEqual(1);
 
     expect(await chromium.joinRefused(url, 'demo', 'Bob')).toBe(SHUTDOWN_MESSAGE);
+    expect(await gw.metric('sipgw_calls_total', { origin: 'webrtc', outcome: 'draining' })).toBe(1);
 
     // The call in progress keeps its media during the grace period.
     const packetsBefore = await rtpPackets(gw);
@@ -228,6 +229,7 @@ describe.skipIf(peer.skip)('graceful drain on SIGTERM', () => {
     expect(audit).toEqual(
       expect.arrayContaining([
         expect.objectContaining({ event: 'call-refused', outcome: 'draining', status: 503 }),
+        expect.objectContaining({ event: 'call-refused', origin: 'webrtc', outcome: 'draining' }),
         expect.objectContaining({ event: 'leg-ended', origin: 'sip', outcome: 'shutdown' }),
         expect.objectContaining({ event: 'leg-ended', origin: 'webrtc', outcome: 'shutdown' }),
       ]),

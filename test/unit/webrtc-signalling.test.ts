@@ -155,6 +155,13 @@ describe('browser signalling: joining meetings with and without a PIN', () => {
       expect(closeCode).toBe(1008);
       expect(ms).toBeGreaterThanOrEqual(950);
     }
+    // The operator sees each refusal, without learning which of the three it was (nor any PIN).
+    expect(await metrics.calls.value({ origin: 'webrtc', outcome: 'forbidden' })).toBe(5);
+    expect(audits).toHaveLength(5);
+    for (const record of audits) {
+      expect(record).toMatchObject({ event: 'call-refused', origin: 'webrtc', outcome: 'forbidden', remoteAddress: '127.0.0.1' });
+    }
+    expect(JSON.stringify(audits)).not.toContain(PIN);
   });
 
   it('joins a meeting without a PIN whether or not a PIN comes along', async () => {
