@@ -26,12 +26,12 @@ import {
   SecureRtpStream,
   TelephoneEventReceiver,
   type PortAllocator,
-  type StreamEvents,
 } from '../media/index.js';
 import type { AuditLog, Logger, Metrics, CallOutcomeLabel } from '../observability/index.js';
 import type { AdmissionPolicy } from '../policy/index.js';
 import { Leg } from './leg.js';
 import { legMetricLabels, printableAgent, sipLegLabel } from './security-label.js';
+import { streamMetricEvents } from './stream-metrics.js';
 import type { TargetDirectory } from './target.js';
 
 const ALLOWED_METHODS = 'INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, UPDATE';
@@ -315,37 +315,10 @@ export class SipCallHandler {
   }
 
   private openStream(call: SipCall, answered: AnsweredStream, socket: RtpSocketPair): void {
-    const stream = new SecureRtpStream(socket, answered, this.streamEvents(call.leg));
+    const stream = new SecureRtpStream(socket, answered, streamMetricEvents(this.options.metrics, call.leg.label.origin));
     call.streams.set(answered.index, stream);
     if (stream.kind === 'audio') listenForDigits(stream, call.leg, this.options.metrics);
     call.leg.addStream(stream);
-  }
-
-  private streamEvents(leg: Leg): StreamEvents {
-    const { metrics } = this.options;
-    const origin = { origin: leg.label.origin };
-    // Bound once per stream: the per-packet path skips the label check.
-    const packetsIn = metrics.rtpPackets.bind({ direction: 'in', ...origin });
-    const packetsOut = metrics.rtpPackets.bind({ direction: 'out', ...origin });
-    const bytesIn = metrics.rtpBytes.bind({ direction: 'in', ...origin });
-    const bytesOut = metrics.rtpBytes.bind({ direction: 'out', ...origin });
-    return {
-      packetIn: (bytes) => {
-        packetsIn.inc();
-        bytesIn.inc(bytes);
-      },
-      packetOut: (bytes) => {
-        packetsOut.inc();
-        bytesOut.inc(bytes);
-      },
-      authFailure: () => metrics.srtpAuthFailures.inc(origin),
-      replayDrop: () => metrics.srtpReplayDrops.inc(origin),
-      report: (reception) => {
-        metrics.rtcpLossRatio.observe(origin, reception.lossRatio);
-        metrics.rtcpJitterSeconds.observe(origin, reception.jitterS);
-        if (reception.roundTripS !== undefined) metrics.rtcpRoundTripSeconds.observe(origin, reception.roundTripS);
-      },
-    };
   }
 
   private onInDialog(call: SipCall, tx: ServerTransaction): void | Promise<void> {

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Audio, PeerConnection, RtcpReceivingSession, Video, type Track } from 'node-datachannel';
 import type { ForwardedReception, MediaKind, OutgoingTrack, PublishedTrack, TrackCodec } from '../fabric/index.js';
-import { isRtcp, parseRtcpFeedback } from '../media/index.js';
+import { isRtcp, parseReceptionReports, parseRtcpFeedback, type StreamEvents } from '../media/index.js';
 import { BROWSER_AUDIO_CODECS, BROWSER_UPLINK_VIDEO_CODECS, BROWSER_VIDEO_CODECS } from './codecs.js';
 
 export interface OfferMessage {
@@ -17,6 +17,12 @@ export interface BrowserPeerOptions {
   sendOffer(offer: OfferMessage): void;
   /** The connection failed or closed on the transport side. */
   onFailed(): void;
+  /**
+   * RTP packets in (from a verified peer) and out, sized as RTP before SRTP (libdatachannel
+   * protects them), and the browser's receiver reports on each downlink stream. Reports carry no
+   * round trip: no sender reports go out on downlink tracks, so the browser has no LSR to echo.
+   */
+  events?: StreamEvents;
 }
 
 function describe(kind: MediaKind, mid: string, direction: 'RecvOnly' | 'SendOnly'): Audio | Video {
@@ -64,12 +70,14 @@ class UplinkTrack implements PublishedTrack {
     private readonly track: Track,
     /** Whether the peer's DTLS certificate is the one its answer named. */
     verified: () => boolean,
+    events: StreamEvents,
   ) {
     this.codecs = kind === 'audio' ? BROWSER_AUDIO_CODECS : BROWSER_UPLINK_VIDEO_CODECS;
     track.setMediaHandler(new RtcpReceivingSession());
     track.onMessage((packet) => {
       // Sender reports on the uplink carry nothing a forwarder needs.
       if (!verified() || isRtcp(packet) || packet.length < 12) return;
+      events.packetIn?.(packet.length);
       for (const listener of this.listeners) listener(packet);
     });
   }
@@ -94,6 +102,8 @@ interface Slot {
   readonly ssrc: number;
   readonly track: Track;
   holder: string | undefined;
+  /** Of the last packet sent: the browser's reports measure jitter in that codec's clock. */
+  payloadType: number | undefined;
   keyframeListeners: (() => void)[];
   nackListeners: ((sequenceNumbers: number[]) => void)[];
 }
@@ -109,6 +119,7 @@ export class BrowserPeer implements ForwardedReception {
   readonly video: UplinkTrack;
   private readonly pc: PeerConnection;
   private readonly slots: Slot[] = [];
+  private readonly events: StreamEvents;
   private started = false;
   private awaitingAnswer = false;
   private offerWanted = false;
@@ -119,6 +130,7 @@ export class BrowserPeer implements ForwardedReception {
   private verified = false;
 
   constructor(private readonly options: BrowserPeerOptions) {
+    this.events = options.events ?? {};
     this.pc = new PeerConnection('browser', {
       iceServers: [],
       bindAddress: options.bindAddress,
@@ -131,8 +143,8 @@ export class BrowserPeer implements ForwardedReception {
       ...(options.portRange ? { portRangeBegin: options.portRange.min, portRangeEnd: options.portRange.max } : {}),
     });
     const verified = () => this.verified;
-    this.audio = new UplinkTrack('audio', this.pc.addTrack(describe('audio', 'a0', 'RecvOnly')), verified);
-    this.video = new UplinkTrack('video', this.pc.addTrack(describe('video', 'v0', 'RecvOnly')), verified);
+    this.audio = new UplinkTrack('audio', this.pc.addTrack(describe('audio', 'a0', 'RecvOnly')), verified, this.events);
+    this.video = new UplinkTrack('video', this.pc.addTrack(describe('video', 'v0', 'RecvOnly')), verified, this.events);
     this.pc.onStateChange((state) => {
       if (state === 'connected') this.verifyCertificate();
       if (state === 'failed' || state === 'closed') this.fail();
@@ -160,12 +172,18 @@ export class BrowserPeer implements ForwardedReception {
     slot.nackListeners = [];
     this.negotiate();
     let open = true;
+    const { events } = this;
     return {
       kind: slot.kind,
       ssrc: slot.ssrc,
       codecs: slot.kind === 'audio' ? BROWSER_AUDIO_CODECS : BROWSER_VIDEO_CODECS,
       send: (packet) => {
-        if (open && this.verified) sendSafely(slot.track, () => slot.track.sendMessageBinary(packet));
+        if (!open || !this.verified) return;
+        slot.payloadType = packet[1]! & 0x7f;
+        sendSafely(slot.track, () => {
+          slot.track.sendMessageBinary(packet);
+          events.packetOut?.(packet.length);
+        });
       },
       onKeyframeRequest: (listener) => slot.keyframeListeners.push(listener),
       onNack: (listener) => slot.nackListeners.push(listener),
@@ -208,7 +226,16 @@ export class BrowserPeer implements ForwardedReception {
     const ssrc = randomBytes(4).readUInt32BE(0);
     const description = describe(kind, mid, 'SendOnly');
     description.addSSRC(ssrc, 'sipgw', `stream-${mid}`, `track-${mid}`);
-    const slot: Slot = { mid, kind, ssrc, track: this.pc.addTrack(description), holder: undefined, keyframeListeners: [], nackListeners: [] };
+    const slot: Slot = {
+      mid,
+      kind,
+      ssrc,
+      track: this.pc.addTrack(description),
+      holder: undefined,
+      payloadType: undefined,
+      keyframeListeners: [],
+      nackListeners: [],
+    };
     slot.track.onMessage((packet) => {
       if (!isRtcp(packet)) return;
       for (const feedback of parseRtcpFeedback(packet)) {
@@ -216,9 +243,28 @@ export class BrowserPeer implements ForwardedReception {
         if (feedback.type === 'nack') for (const listener of slot.nackListeners) listener(feedback.sequenceNumbers);
         else for (const listener of slot.keyframeListeners) listener();
       }
+      if (this.verified) this.readReports(slot, packet);
     });
     this.slots.push(slot);
     return slot;
+  }
+
+  /**
+   * The browser's report blocks about the slot's stream. The browser's own SRs and SDES for its
+   * uplink arrive here too; their blocks, if any, are about other sources.
+   */
+  private readReports(slot: Slot, packet: Buffer): void {
+    const { report } = this.events;
+    if (!report) return;
+    const codecs = slot.kind === 'audio' ? BROWSER_AUDIO_CODECS : BROWSER_VIDEO_CODECS;
+    const clockRate = codecs.find((c) => c.payloadType === slot.payloadType)?.clockRate;
+    // Nothing sent yet, so the report is not about anything of ours.
+    if (clockRate === undefined) return;
+    for (const { blocks } of parseReceptionReports(packet)) {
+      for (const block of blocks) {
+        if (block.ssrc === slot.ssrc) report({ lossRatio: block.fractionLost / 256, jitterS: block.jitter / clockRate });
+      }
+    }
   }
 
   private negotiate(): void {

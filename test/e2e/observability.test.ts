@@ -51,6 +51,8 @@ describe.skipIf(peer.skip)('an operator watching a meeting with a browser, a roo
   let phone: SippProcess;
   let phoneResult: SippResult | undefined;
   let startedAt: number;
+  /** When the browser's roster first showed all three participants (Unix seconds, Prometheus' clock). */
+  let everyoneInAtS = Infinity;
   let failed = false;
 
   beforeAll(async () => {
@@ -161,6 +163,7 @@ describe.skipIf(peer.skip)('an operator watching a meeting with a browser, a roo
     });
 
     const rows = await until(() => alice.roster(), (r) => r.length === 3, 15_000);
+    everyoneInAtS = Date.now() / 1000;
     expect(rows.map((row) => [row.name, row.origin, row.encrypted]).sort()).toEqual([
       ['Alice', 'webrtc', true],
       ['Carol', 'pstn', false],
@@ -178,8 +181,10 @@ describe.skipIf(peer.skip)('an operator watching a meeting with a browser, a roo
 
   it('lets a real Prometheus scrape every leg with its origin, media encryption and SRTP suite, and the meeting-wide gauges', async () => {
     await prometheus.waitForTargetsUp();
-    // Once a scrape saw all three legs, the gauges below are read from that scrape or a later one.
-    expect(await scraped('sum(sipgw_legs_active)', (v) => v === 3)).toBe(3);
+    // A leg is active from its answer but joins the meeting only after its PIN: so the first scrape with three
+    // legs may predate the joins. Read a scrape that started after the roster showed everyone.
+    expect(await scraped('timestamp(up{job="sipgw"})', (t) => (t ?? 0) > everyoneInAtS)).toBeGreaterThan(everyoneInAtS);
+    expect(await scalar('sum(sipgw_legs_active)')).toBe(3);
     expect(await scalar(`sipgw_legs_active{job="sipgw",origin="sip",media="sdes-srtp",suite="${ROOM_SUITE}"}`)).toBe(1);
     expect(await scalar('sipgw_legs_active{origin="pstn",media="none",suite="none"}')).toBe(1);
     expect(await scalar('sum(sipgw_legs_active{origin="webrtc",media="dtls-srtp"})')).toBe(1);
@@ -187,12 +192,16 @@ describe.skipIf(peer.skip)('an operator watching a meeting with a browser, a roo
     expect(await scalar('sipgw_meetings_with_unencrypted_legs')).toBe(1);
     expect(await scalar('sipgw_unencrypted_legs_in_require_meetings')).toBe(0);
 
-    for (const origin of ['sip', 'pstn']) {
+    for (const origin of ['sip', 'pstn', 'webrtc']) {
       for (const direction of ['in', 'out']) {
         const rate = `rate(sipgw_rtp_packets_total{origin="${origin}",direction="${direction}"}[5s])`;
         expect(await scraped(rate, (v) => (v ?? 0) > 0), rate).toBeGreaterThan(0);
       }
     }
+    for (const direction of ['in', 'out']) expect(await scalar(`sipgw_rtp_bytes_total{origin="webrtc",direction="${direction}"}`)).toBeGreaterThan(0);
+    // Chromium's receiver reports on the audio the gateway forwards to it (about every 5 s per stream).
+    expect(await scraped('sipgw_rtcp_packet_loss_ratio_count{origin="webrtc"}', (v) => (v ?? 0) > 0, 15_000)).toBeGreaterThan(0);
+    expect(await scalar('sipgw_rtcp_jitter_seconds_count{origin="webrtc"}')).toBeGreaterThan(0);
 
     const answered = await prometheus.query('sum by (origin) (sipgw_calls_total{outcome="answered"})');
     expect(Object.fromEntries(answered.map((sample) => [sample.labels.origin, sample.value]))).toEqual({ sip: 1, pstn: 1, webrtc: 1, h323: 0 });
