@@ -169,13 +169,13 @@ export const CATALOGUE = {
   rtpPackets: {
     name: 'sipgw_rtp_packets_total',
     type: 'counter',
-    help: 'RTP packets received (in, authenticated) or sent (out) on call legs, by leg origin.',
+    help: 'RTP packets received (in: authenticated SRTP on SIP legs, from the verified DTLS peer on browser legs) or sent (out) on call legs, by leg origin.',
     labels: { direction: DIRECTIONS, origin: ORIGINS },
   },
   rtpBytes: {
     name: 'sipgw_rtp_bytes_total',
     type: 'counter',
-    help: 'Bytes of those RTP packets as on the wire (SRTP included, UDP/IP headers not), by direction and leg origin.',
+    help: 'Bytes of those RTP packets, UDP/IP headers not included: as on the wire on SIP legs (SRTP tag included), before SRTP on browser legs, by direction and leg origin.',
     labels: { direction: DIRECTIONS, origin: ORIGINS },
   },
   rtcpLossRatio: {
@@ -195,7 +195,7 @@ export const CATALOGUE = {
   rtcpRoundTripSeconds: {
     name: 'sipgw_rtcp_round_trip_seconds',
     type: 'histogram',
-    help: 'Round-trip time from the peer\'s RTCP reports on the gateway\'s sender reports, by leg origin.',
+    help: 'Round-trip time from the peer\'s RTCP reports on the gateway\'s sender reports, by leg origin; none yet for browser legs (they get no sender reports).',
     labels: { origin: ORIGINS },
     buckets: ROUND_TRIP_BUCKETS,
   },
