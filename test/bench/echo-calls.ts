@@ -150,7 +150,7 @@ function readRtt(dir: string): Map<number, number[]> {
 }
 
 /** What the failed calls received instead, from sipp's errors.log: e.g. `503 to INVITE ×2754`. */
-function responseTally(dir: string): string {
+export function responseTally(dir: string): string {
   const file = join(dir, 'errors.log');
   if (!existsSync(file)) return '';
   const counts = new Map<string, number>();

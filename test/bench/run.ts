@@ -15,6 +15,7 @@ const BENCHES: readonly (readonly [string, () => Promise<BenchModule>])[] = [
   ['sfu', () => import('./sfu.js')],
   ['browser-load', () => import('./browser-load.js')],
   ['echo-calls', () => import('./echo-calls.js')],
+  ['metrics', () => import('./metrics.js')],
 ];
 
 function heading(text: string): void {
