@@ -1,24 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { buildNack, buildPli, parseRtcpFeedback, type RtcpFeedback } from '../../gateway/media/rtcp/index.js';
+import { rtcp, words } from '../support/rtcp-packets.js';
 import { seededRandom } from '../support/seeded-random.js';
 
 const SENDER = 0x11223344;
 const MEDIA = 0xa1b2c3d4;
-
-/** One RTCP packet: header (V=2, count/format, type, length in words − 1) and `body` (whole words). */
-function rtcp(type: number, countOrFormat: number, body: Buffer): Buffer {
-  const header = Buffer.alloc(4);
-  header.writeUInt8(0x80 | countOrFormat, 0);
-  header.writeUInt8(type, 1);
-  header.writeUInt16BE(body.length / 4, 2);
-  return Buffer.concat([header, body]);
-}
-
-function words(...values: number[]): Buffer {
-  const body = Buffer.alloc(4 * values.length);
-  values.forEach((value, i) => body.writeUInt32BE(value >>> 0, 4 * i));
-  return body;
-}
 
 const pli = (sender: number, media: number) => rtcp(206, 1, words(sender, media));
 /** FIR (RFC 5104 §4.3.1): media SSRC field 0, one FCI per target (SSRC, sequence number, 3 reserved bytes). */

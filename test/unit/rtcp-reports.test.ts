@@ -9,25 +9,11 @@ import {
   toNtp,
   type ReportBlock,
 } from '../../gateway/media/rtcp/index.js';
+import { rtcp, words } from '../support/rtcp-packets.js';
 import { seededRandom } from '../support/seeded-random.js';
 
 const US = 0x11223344;
 const PEER = 0xa1b2c3d4;
-
-/** One RTCP packet: header (V=2, count, type, length in words − 1) and `body` (whole words). */
-function rtcp(type: number, count: number, body: Buffer): Buffer {
-  const header = Buffer.alloc(4);
-  header.writeUInt8(0x80 | count, 0);
-  header.writeUInt8(type, 1);
-  header.writeUInt16BE(body.length / 4, 2);
-  return Buffer.concat([header, body]);
-}
-
-function words(...values: number[]): Buffer {
-  const body = Buffer.alloc(4 * values.length);
-  values.forEach((value, i) => body.writeUInt32BE(value >>> 0, 4 * i));
-  return body;
-}
 
 /**
  * RFC 3550 §6.4.1 block layout: SSRC; fraction lost (8 bits) and cumulative lost (24 bits, signed);
