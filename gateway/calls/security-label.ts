@@ -1,6 +1,6 @@
 import type { TransportProtocol, TlsInfo } from '../sip/index.js';
 import type { SrtpSuite } from '../media/index.js';
-import type { AuditRecord, SrtpSuiteLabel } from '../observability/index.js';
+import type { AuditRecord, EncryptedLabel, SrtpSuiteLabel } from '../observability/index.js';
 
 export type LegOrigin = 'webrtc' | 'sip' | 'pstn' | 'h323';
 export type SignallingSecurity = 'tls1.3' | 'tls1.2' | 'tcp' | 'udp' | 'wss' | 'ws';
@@ -75,9 +75,9 @@ export function auditLabel(label: SecurityLabel): NonNullable<AuditRecord['label
 }
 
 /** The label as `sipgw_legs_active` counts it; a DTLS-SRTP transport that does not name its profile gives `unknown`. */
-export function legMetricLabels(label: SecurityLabel): { origin: LegOrigin; media: MediaSecurity; suite: SrtpSuiteLabel } {
+export function legMetricLabels(label: SecurityLabel): { origin: LegOrigin; media: MediaSecurity; suite: SrtpSuiteLabel; encrypted: EncryptedLabel } {
   const suite = label.suite ?? (label.media === 'none' ? 'none' : 'unknown');
-  return { origin: label.origin, media: label.media, suite };
+  return { origin: label.origin, media: label.media, suite, encrypted: label.encrypted ? 'true' : 'false' };
 }
 
 /** A peer's User-Agent as it may be stored: printable ASCII, bounded. */

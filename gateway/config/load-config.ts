@@ -254,14 +254,16 @@ function validate(values: Values, fromFile: boolean): GatewayConfig {
     fail('media.timeoutS', `must be a positive number of seconds, got ${describe(timeoutS)}`);
   }
 
-  const positive = (key: string, fallback: number): number => {
+  const number = (key: string, fallback: number, min: 'positive' | 'zero'): number => {
     const value = values.get(key)?.value ?? fallback;
-    if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
-      fail(key, `must be a positive number, got ${describe(value)}`);
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || (min === 'positive' && value === 0)) {
+      fail(key, `must be a ${min === 'positive' ? 'positive' : 'non-negative'} number, got ${describe(value)}`);
     }
     return value as number;
   };
-  const remoteAddress = string('audit.remoteAddress') ?? 'full';
+  // YAML reads an unquoted `24` as a number.
+  const maskValue = values.get('audit.remoteAddress')?.value;
+  const remoteAddress = maskValue === undefined ? 'full' : String(maskValue);
   if (!(ADDRESS_MASKS as readonly string[]).includes(remoteAddress)) {
     fail('audit.remoteAddress', `must be one of ${ADDRESS_MASKS.join('|')}, got ${describe(remoteAddress)}`);
   }
@@ -301,11 +303,11 @@ function validate(values: Values, fromFile: boolean): GatewayConfig {
     log: { level: level as LogLevel },
     audit: {
       file: string('audit.file') === 'stdout' ? 'stdout' : (filePath('audit.file') ?? 'stdout'),
-      maxSizeMb: positive('audit.maxSizeMb', 100),
-      retentionDays: positive('audit.retentionDays', 90),
+      maxSizeMb: number('audit.maxSizeMb', 100, 'positive'),
+      retentionDays: number('audit.retentionDays', 90, 'positive'),
       remoteAddress: remoteAddress as AddressMask,
     },
-    shutdown: { graceS: positive('shutdown.graceS', 30) },
+    shutdown: { graceS: number('shutdown.graceS', 30, 'zero') },
     certs: { devDir: filePath('certs.devDir') ?? path.resolve(values.cwd, 'certs/dev') },
   };
 }

@@ -84,7 +84,7 @@ export interface GatewayConfig {
     /** How much of a peer's address a record keeps. */
     remoteAddress: AddressMask;
   };
-  /** SIGTERM: new calls are refused while existing ones may continue this long, then get BYE. */
+  /** SIGTERM: new calls are refused while existing ones may continue this long (0: none), then get BYE. */
   shutdown: { graceS: number };
   /** Absolute directory for the generated dev CA and server certificate. */
   certs: { devDir: string };

@@ -24,6 +24,8 @@ export const CALL_OUTCOMES = [
   'draining',
 ] as const;
 export const MEDIA_ENCRYPTIONS = ['dtls-srtp', 'sdes-srtp', 'h235', 'none'] as const;
+/** The security label's verdict: SDES keys that crossed clear signalling make SRTP media `false`. */
+export const ENCRYPTED = ['true', 'false'] as const;
 /** `unknown`: the transport does not report the profile it negotiated (DTLS-SRTP in libdatachannel). */
 export const SRTP_SUITE_LABELS = [
   'AEAD_AES_256_GCM',
@@ -53,6 +55,7 @@ export type OriginLabel = (typeof ORIGINS)[number];
 export type CallOutcomeLabel = (typeof CALL_OUTCOMES)[number];
 export type MediaEncryptionLabel = (typeof MEDIA_ENCRYPTIONS)[number];
 export type SrtpSuiteLabel = (typeof SRTP_SUITE_LABELS)[number];
+export type EncryptedLabel = (typeof ENCRYPTED)[number];
 export type MediaKindLabel = (typeof MEDIA_KINDS)[number];
 export type CodecOperationLabel = (typeof CODEC_OPERATIONS)[number];
 export type CertificateRoleLabel = (typeof CERTIFICATE_ROLES)[number];
@@ -97,8 +100,8 @@ export const CATALOGUE = {
   legsActive: {
     name: 'sipgw_legs_active',
     type: 'gauge',
-    help: 'Call legs connected now, by origin, media encryption and SRTP suite.',
-    labels: { origin: ORIGINS, media: MEDIA_ENCRYPTIONS, suite: SRTP_SUITE_LABELS },
+    help: 'Call legs connected now, by origin, media encryption, SRTP suite, and whether the leg counts as encrypted (SDES keys sent over clear signalling do not).',
+    labels: { origin: ORIGINS, media: MEDIA_ENCRYPTIONS, suite: SRTP_SUITE_LABELS, encrypted: ENCRYPTED },
   },
   meetingsActive: {
     name: 'sipgw_meetings_active',
@@ -169,7 +172,7 @@ export const CATALOGUE = {
   rtpPackets: {
     name: 'sipgw_rtp_packets_total',
     type: 'counter',
-    help: 'RTP packets received (in: authenticated SRTP on SIP legs, from the verified DTLS peer on browser legs) or sent (out) on call legs, by leg origin.',
+    help: 'RTP packets received (in: authenticated SRTP or plain RTP from the latched source on SIP legs, from the verified DTLS peer on browser legs) or sent (out) on call legs, by leg origin.',
     labels: { direction: DIRECTIONS, origin: ORIGINS },
   },
   rtpBytes: {
@@ -290,11 +293,11 @@ export const BUILD_INFO = {
 } as const satisfies MetricDefinition;
 
 /**
- * prom-client's default process metrics, exported with the sipgw_ prefix (labels as prom-client sets
- * them). Listed so the README and the dashboard test know them; a unit test checks this list against
+ * prom-client's default process metrics, exported with the sipgw_ prefix; their label values are
+ * prom-client's (GC kinds, heap spaces, handle types), so they are not listed. Listed so the README and the dashboard test know them; a unit test checks this list against
  * what prom-client exports.
  */
-export const PROCESS_METRICS: readonly Omit<MetricDefinition, 'labels'>[] = [
+export const PROCESS_METRICS: readonly (Omit<MetricDefinition, 'labels'> & { labels?: LabelSpec })[] = [
   { name: 'sipgw_process_cpu_user_seconds_total', type: 'counter', help: 'User CPU time spent.' },
   { name: 'sipgw_process_cpu_system_seconds_total', type: 'counter', help: 'System CPU time spent.' },
   { name: 'sipgw_process_cpu_seconds_total', type: 'counter', help: 'User and system CPU time spent.' },
@@ -312,22 +315,22 @@ export const PROCESS_METRICS: readonly Omit<MetricDefinition, 'labels'>[] = [
   { name: 'sipgw_nodejs_eventloop_lag_p50_seconds', type: 'gauge', help: 'Median event-loop lag.' },
   { name: 'sipgw_nodejs_eventloop_lag_p90_seconds', type: 'gauge', help: '90th percentile of event-loop lag.' },
   { name: 'sipgw_nodejs_eventloop_lag_p99_seconds', type: 'gauge', help: '99th percentile of event-loop lag.' },
-  { name: 'sipgw_nodejs_active_resources', type: 'gauge', help: 'Active resources keeping the event loop alive, by type (sum them for the total).' },
-  { name: 'sipgw_nodejs_active_handles', type: 'gauge', help: 'Active libuv handles, by type.' },
-  { name: 'sipgw_nodejs_active_requests', type: 'gauge', help: 'Active libuv requests, by type.' },
+  { name: 'sipgw_nodejs_active_resources', type: 'gauge', help: 'Active resources keeping the event loop alive, by type (sum them for the total).', labels: { type: [] } },
+  { name: 'sipgw_nodejs_active_handles', type: 'gauge', help: 'Active libuv handles, by type.', labels: { type: [] } },
+  { name: 'sipgw_nodejs_active_requests', type: 'gauge', help: 'Active libuv requests, by type.', labels: { type: [] } },
   { name: 'sipgw_nodejs_heap_size_total_bytes', type: 'gauge', help: 'V8 heap size.' },
   { name: 'sipgw_nodejs_heap_size_used_bytes', type: 'gauge', help: 'V8 heap used.' },
   { name: 'sipgw_nodejs_external_memory_bytes', type: 'gauge', help: 'Memory of C++ objects bound to JavaScript objects.' },
-  { name: 'sipgw_nodejs_heap_space_size_total_bytes', type: 'gauge', help: 'V8 heap space size, by space.' },
-  { name: 'sipgw_nodejs_heap_space_size_used_bytes', type: 'gauge', help: 'V8 heap space used, by space.' },
-  { name: 'sipgw_nodejs_heap_space_size_available_bytes', type: 'gauge', help: 'V8 heap space available, by space.' },
-  { name: 'sipgw_nodejs_version_info', type: 'gauge', help: 'Node.js version, in labels.' },
-  { name: 'sipgw_nodejs_gc_duration_seconds', type: 'histogram', help: 'Garbage collection pauses, by kind.' },
+  { name: 'sipgw_nodejs_heap_space_size_total_bytes', type: 'gauge', help: 'V8 heap space size, by space.', labels: { space: [] } },
+  { name: 'sipgw_nodejs_heap_space_size_used_bytes', type: 'gauge', help: 'V8 heap space used, by space.', labels: { space: [] } },
+  { name: 'sipgw_nodejs_heap_space_size_available_bytes', type: 'gauge', help: 'V8 heap space available, by space.', labels: { space: [] } },
+  { name: 'sipgw_nodejs_version_info', type: 'gauge', help: 'Node.js version, in labels.', labels: { version: [], major: [], minor: [], patch: [] } },
+  { name: 'sipgw_nodejs_gc_duration_seconds', type: 'histogram', help: 'Garbage collection pauses, by kind.', labels: { kind: [] } },
 ];
 
 /** Every metric family /metrics serves: the recorded ones, build info, then the process metrics. */
 export const METRIC_CATALOGUE: readonly MetricDefinition[] = [
   BUILD_INFO,
   ...Object.values(CATALOGUE),
-  ...PROCESS_METRICS.map((metric) => ({ ...metric, labels: {} })),
+  ...PROCESS_METRICS.map((metric) => ({ labels: {}, ...metric })),
 ];

@@ -7,6 +7,7 @@ export {
   type CallOutcomeLabel,
   type CertificateRoleLabel,
   type DirectionLabel,
+  type EncryptedLabel,
   type MediaEncryptionLabel,
   type MetricDefinition,
   type OriginLabel,

@@ -20,7 +20,10 @@ export interface LabelledGauge<S extends LabelSpec> {
   inc(labels: LabelValues<S>, amount?: number): void;
   dec(labels: LabelValues<S>, amount?: number): void;
   set(labels: LabelValues<S>, value: number): void;
-  /** Reads the values at each scrape instead, from the state they describe. */
+  /**
+   * Reads the values at each scrape instead, from the state they describe: the gauge then holds
+   * exactly the series the reader yields.
+   */
   readAtScrape(read: () => Iterable<readonly [LabelValues<S>, number]>): void;
   value(labels: LabelValues<S>): Promise<number>;
 }
@@ -111,7 +114,14 @@ export function labelledGauge<S extends LabelSpec>(registry: Registry, def: Metr
     labelNames: Object.keys(def.labels),
     registers: [registry],
     collect() {
-      for (const reader of readers) for (const [labels, value] of reader()) this.set(labels, value);
+      if (readers.length === 0) return;
+      this.reset();
+      for (const reader of readers) {
+        for (const [labels, value] of reader()) {
+          checkLabels(def.name, def.labels, labels);
+          this.set(labels, value);
+        }
+      }
     },
   });
   if (!def.sparse) for (const labels of combinations(def.labels)) metric.set(labels, 0);

@@ -136,10 +136,7 @@ class BrowserConnection {
 
   private join(message: Record<string, unknown>): void {
     if (this.joinRequested) throw new BadRequest('already joined');
-    if (this.endpoint.draining) {
-      this.refused('draining');
-      return this.shutDown();
-    }
+    if (this.refusedWhileDraining()) return;
     const meetingId = field(message, 'meetingId', MAX_MEETING_ID_LENGTH).trim();
     const name = field(message, 'name', 256).replace(/[\p{Cc}\p{Cf}]/gu, '').trim().slice(0, MAX_NAME_LENGTH) || 'Guest';
     const pin = pinField(message);
@@ -154,6 +151,8 @@ class BrowserConnection {
           this.refused('forbidden');
           return this.refuse();
         }
+        // A drain may have begun while the PIN was checked.
+        if (this.refusedWhileDraining()) return;
         try {
           this.enter(meetingId, name, requestedAt);
         } catch (err) {
@@ -183,7 +182,7 @@ class BrowserConnection {
       peer.close();
       if (joined.reason === 'encryption-required') {
         this.options.metrics.policyRefusals.inc({ origin: 'webrtc' });
-        this.refused('rejected_no_srtp');
+        this.refused('forbidden');
         return this.fail('encryption-required', ENCRYPTION_REQUIRED_MESSAGE);
       }
       this.refused('not_found');
@@ -270,6 +269,13 @@ class BrowserConnection {
       this.ended(session);
       this.endpoint.participantLeft();
     }
+  }
+
+  private refusedWhileDraining(): boolean {
+    if (!this.endpoint.draining) return false;
+    this.refused('draining');
+    this.shutDown();
+    return true;
   }
 
   /** A join that did not get in, counted and audited like a refused SIP call. */

@@ -185,9 +185,9 @@ describe.skipIf(peer.skip)('an operator watching a meeting with a browser, a roo
     // legs may predate the joins. Read a scrape that started after the roster showed everyone.
     expect(await scraped('timestamp(up{job="sipgw"})', (t) => (t ?? 0) > everyoneInAtS)).toBeGreaterThan(everyoneInAtS);
     expect(await scalar('sum(sipgw_legs_active)')).toBe(3);
-    expect(await scalar(`sipgw_legs_active{job="sipgw",origin="sip",media="sdes-srtp",suite="${ROOM_SUITE}"}`)).toBe(1);
-    expect(await scalar('sipgw_legs_active{origin="pstn",media="none",suite="none"}')).toBe(1);
-    expect(await scalar('sum(sipgw_legs_active{origin="webrtc",media="dtls-srtp"})')).toBe(1);
+    expect(await scalar(`sipgw_legs_active{job="sipgw",origin="sip",media="sdes-srtp",suite="${ROOM_SUITE}",encrypted="true"}`)).toBe(1);
+    expect(await scalar('sipgw_legs_active{origin="pstn",media="none",suite="none",encrypted="false"}')).toBe(1);
+    expect(await scalar('sum(sipgw_legs_active{origin="webrtc",media="dtls-srtp",encrypted="true"})')).toBe(1);
     expect(await scalar('sipgw_meetings_active')).toBe(1);
     expect(await scalar('sipgw_meetings_with_unencrypted_legs')).toBe(1);
     expect(await scalar('sipgw_unencrypted_legs_in_require_meetings')).toBe(0);

@@ -71,6 +71,28 @@ describe('loadConfig', () => {
     expect(config.admin).toEqual({ token: 's3cret-token-0123456789' });
   });
 
+  it('reads the audit log and shutdown settings, with the /24 mask written as YAML writes a number', () => {
+    const { file } = writeConfig(
+      'gw.yaml',
+      ['audit:', '  file: /var/log/sipgw/audit.log', '  maxSizeMb: 5', '  retentionDays: 30', '  remoteAddress: 24', 'shutdown:', '  graceS: 0'].join('\n'),
+    );
+    const config = loadConfig({ argv: ['--config', file], env: {} });
+    expect(config.audit).toEqual({ file: '/var/log/sipgw/audit.log', maxSizeMb: 5, retentionDays: 30, remoteAddress: '24' });
+    expect(config.shutdown).toEqual({ graceS: 0 });
+    expect(loadConfig({ argv: [], env: { SIPGW_AUDIT_REMOTE_ADDRESS: 'none', SIPGW_SHUTDOWN_GRACE_S: '45' } })).toMatchObject({
+      audit: { remoteAddress: 'none' },
+      shutdown: { graceS: 45 },
+    });
+  });
+
+  it('rejects audit and shutdown settings out of range, naming the key', () => {
+    const load = (env: Record<string, string>) => () => loadConfig({ argv: [], env });
+    expect(load({ SIPGW_AUDIT_REMOTE_ADDRESS: '16' })).toThrow('audit.remoteAddress: must be one of full|24|none, got "16"');
+    expect(load({ SIPGW_AUDIT_MAX_SIZE_MB: '0' })).toThrow('audit.maxSizeMb: must be a positive number, got 0');
+    expect(load({ SIPGW_AUDIT_RETENTION_DAYS: '-1' })).toThrow('audit.retentionDays: must be a positive number');
+    expect(load({ SIPGW_SHUTDOWN_GRACE_S: '-5' })).toThrow('shutdown.graceS: must be a non-negative number, got -5');
+  });
+
   it('offers the demo meeting only without a config file', () => {
     expect(loadConfig({ argv: [], env: { SIPGW_HTTP_PORT: '0' } }).meetings.map((m) => m.id)).toEqual(['demo']);
     const { file } = writeConfig('gw.yaml', 'http: { port: 0 }');

@@ -42,7 +42,7 @@ describe('createMetrics', () => {
   it('exports every series at 0 before any event, except sparse ones', async () => {
     const text = await createMetrics({ version: '1.2.3' }).registry.metrics();
     expect(text).toContain('sipgw_calls_total{origin="pstn",outcome="rejected_no_srtp"} 0');
-    expect(text).toContain('sipgw_legs_active{origin="h323",media="h235",suite="unknown"} 0');
+    expect(text).toContain('sipgw_legs_active{origin="h323",media="h235",suite="unknown",encrypted="true"} 0');
     expect(text).toContain('sipgw_sip_requests_total{transport="tls",direction="in",method="INVITE"} 0');
     expect(text).toContain('sipgw_rtcp_packet_loss_ratio_count{origin="pstn"} 0');
     expect(text).toContain('sipgw_draining 0');
@@ -63,7 +63,7 @@ describe('createMetrics', () => {
     const bytesIn = a.rtpBytes.bind({ direction: 'in', origin: 'pstn' });
     bytesIn.inc(172);
     bytesIn.inc(172);
-    const legs = { origin: 'pstn', media: 'none', suite: 'none' } as const;
+    const legs = { origin: 'pstn', media: 'none', suite: 'none', encrypted: 'false' } as const;
     a.legsActive.inc(legs);
     a.legsActive.inc(legs);
     a.legsActive.dec(legs);

@@ -132,10 +132,10 @@ describe('browser signalling: joining meetings with and without a PIN', () => {
   it('counts the browser leg while it is in, and writes one audit line with its label when it leaves', async () => {
     await start();
     const { client } = await join('board', PIN);
-    expect(await metrics.legsActive.value({ origin: 'webrtc', media: 'dtls-srtp', suite: 'unknown' })).toBe(1);
+    expect(await metrics.legsActive.value({ origin: 'webrtc', media: 'dtls-srtp', suite: 'unknown', encrypted: 'true' })).toBe(1);
     client.close();
     await until(async () => audits.length, (n) => n === 1);
-    expect(await metrics.legsActive.value({ origin: 'webrtc', media: 'dtls-srtp', suite: 'unknown' })).toBe(0);
+    expect(await metrics.legsActive.value({ origin: 'webrtc', media: 'dtls-srtp', suite: 'unknown', encrypted: 'true' })).toBe(0);
     expect(audits[0]).toMatchObject({
       event: 'leg-ended',
       origin: 'webrtc',
