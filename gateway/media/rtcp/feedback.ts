@@ -1,3 +1,5 @@
+import { rtcpPacket, rtcpPackets } from './compound.js';
+
 /** RTCP feedback a forwarder acts on: picture loss (RFC 4585 PLI), full intra request (RFC 5104 FIR), generic NACK. */
 
 export type RtcpFeedback =
@@ -11,14 +13,7 @@ const PSFB = 206;
 /** The feedback messages in a compound RTCP packet; anything else (SR, RR, SDES, …) is skipped. */
 export function parseRtcpFeedback(packet: Buffer): RtcpFeedback[] {
   const found: RtcpFeedback[] = [];
-  let at = 0;
-  while (at + 4 <= packet.length) {
-    const first = packet.readUInt8(at);
-    if (first >> 6 !== 2) break;
-    const format = first & 0x1f;
-    const type = packet.readUInt8(at + 1);
-    const end = at + 4 * (packet.readUInt16BE(at + 2) + 1);
-    if (end > packet.length) break;
+  for (const { countOrFormat: format, type, start: at, end } of rtcpPackets(packet)) {
     if (type === PSFB && format === 1 && end - at >= 12) {
       found.push({ type: 'pli', mediaSsrc: packet.readUInt32BE(at + 8) });
     } else if (type === PSFB && format === 4) {
@@ -34,23 +29,19 @@ export function parseRtcpFeedback(packet: Buffer): RtcpFeedback[] {
       }
       found.push({ type: 'nack', mediaSsrc: packet.readUInt32BE(at + 8), sequenceNumbers });
     }
-    at = end;
   }
   return found;
 }
 
-function feedbackHeader(type: number, format: number, words: number, senderSsrc: number, mediaSsrc: number): Buffer {
-  const packet = Buffer.alloc(4 * (words + 1));
-  packet.writeUInt8(0x80 | format, 0);
-  packet.writeUInt8(type, 1);
-  packet.writeUInt16BE(words, 2);
-  packet.writeUInt32BE(senderSsrc >>> 0, 4);
+/** A feedback packet (RFC 4585 §6.1) with room for `fciWords` of feedback control information. */
+function feedbackPacket(type: number, format: number, senderSsrc: number, mediaSsrc: number, fciWords: number): Buffer {
+  const packet = rtcpPacket(type, format, senderSsrc, 4 + 4 * fciWords);
   packet.writeUInt32BE(mediaSsrc >>> 0, 8);
   return packet;
 }
 
 export function buildPli(senderSsrc: number, mediaSsrc: number): Buffer {
-  return feedbackHeader(PSFB, 1, 2, senderSsrc, mediaSsrc);
+  return feedbackPacket(PSFB, 1, senderSsrc, mediaSsrc, 0);
 }
 
 /** The numbers in sending order across the 16-bit wrap: starting after the widest gap between them. */
@@ -78,7 +69,7 @@ export function buildNack(senderSsrc: number, mediaSsrc: number, sequenceNumbers
     if (last && distance >= 1 && distance <= 16) last[1] |= 1 << (distance - 1);
     else entries.push([sequence, 0]);
   }
-  const packet = feedbackHeader(RTPFB, 1, 2 + entries.length, senderSsrc, mediaSsrc);
+  const packet = feedbackPacket(RTPFB, 1, senderSsrc, mediaSsrc, entries.length);
   entries.forEach(([pid, bitmask], i) => {
     packet.writeUInt16BE(pid, 12 + 4 * i);
     packet.writeUInt16BE(bitmask, 14 + 4 * i);

@@ -1,3 +1,5 @@
+import { RTCP_HEADER_BYTES, rtcpPacket, rtcpPackets } from './compound.js';
+
 /** RTCP sender and receiver reports (RFC 3550 §6.4) and the reception statistics behind them (Appendix A). */
 
 /** One reception report block: how the reporter receives the source `ssrc`. */
@@ -40,7 +42,7 @@ const SR = 200;
 const RR = 201;
 const SDES = 202;
 const SDES_CNAME = 1;
-const HEADER_BYTES = 8;
+const HEADER_BYTES = RTCP_HEADER_BYTES;
 const SENDER_INFO_BYTES = 20;
 const BLOCK_BYTES = 24;
 const MAX_BLOCKS = 31;
@@ -73,23 +75,15 @@ export function compactNtp(ntpSeconds: number, ntpFraction: number): number {
  */
 export function parseReceptionReports(packet: Buffer): ReceptionReport[] {
   const reports: ReceptionReport[] = [];
-  let at = 0;
-  while (at + 4 <= packet.length) {
-    const first = packet.readUInt8(at);
-    if (first >> 6 !== 2) break;
-    const type = packet.readUInt8(at + 1);
-    const end = at + 4 * (packet.readUInt16BE(at + 2) + 1);
-    if (end > packet.length) break;
-    const bodyAt = at + HEADER_BYTES + (type === SR ? SENDER_INFO_BYTES : 0);
-    if ((type === SR || type === RR) && bodyAt <= end) {
-      const report: ReceptionReport = { senderSsrc: packet.readUInt32BE(at + 4), blocks: [] };
-      if (type === SR) report.senderInfo = readSenderInfo(packet, at + HEADER_BYTES);
-      // The count may claim more blocks than the length holds: read only those that fit.
-      const count = Math.min(first & 0x1f, Math.floor((end - bodyAt) / BLOCK_BYTES));
-      for (let i = 0; i < count; i++) report.blocks.push(readBlock(packet, bodyAt + i * BLOCK_BYTES));
-      reports.push(report);
-    }
-    at = end;
+  for (const { countOrFormat, type, start, end } of rtcpPackets(packet)) {
+    const bodyAt = start + HEADER_BYTES + (type === SR ? SENDER_INFO_BYTES : 0);
+    if ((type !== SR && type !== RR) || bodyAt > end) continue;
+    const report: ReceptionReport = { senderSsrc: packet.readUInt32BE(start + 4), blocks: [] };
+    if (type === SR) report.senderInfo = readSenderInfo(packet, start + HEADER_BYTES);
+    // The count may claim more blocks than the length holds: read only those that fit.
+    const count = Math.min(countOrFormat, Math.floor((end - bodyAt) / BLOCK_BYTES));
+    for (let i = 0; i < count; i++) report.blocks.push(readBlock(packet, bodyAt + i * BLOCK_BYTES));
+    reports.push(report);
   }
   return reports;
 }
@@ -123,8 +117,7 @@ function readBlock(packet: Buffer, at: number): ReportBlock {
 export function buildReceptionReport(report: { ssrc: number; cname: string; senderInfo?: SenderInfo; blocks: readonly ReportBlock[] }): Buffer {
   const { ssrc, senderInfo } = report;
   const blocks = report.blocks.slice(0, MAX_BLOCKS);
-  const reportPacket = Buffer.alloc(HEADER_BYTES + (senderInfo ? SENDER_INFO_BYTES : 0) + blocks.length * BLOCK_BYTES);
-  writeHeader(reportPacket, blocks.length, senderInfo ? SR : RR, ssrc);
+  const reportPacket = rtcpPacket(senderInfo ? SR : RR, blocks.length, ssrc, (senderInfo ? SENDER_INFO_BYTES : 0) + blocks.length * BLOCK_BYTES);
   let at = HEADER_BYTES;
   if (senderInfo) {
     for (const value of [senderInfo.ntpSeconds, senderInfo.ntpFraction, senderInfo.rtpTimestamp, senderInfo.packetCount, senderInfo.octetCount]) {
@@ -137,13 +130,6 @@ export function buildReceptionReport(report: { ssrc: number; cname: string; send
     at += BLOCK_BYTES;
   }
   return Buffer.concat([reportPacket, buildSdesCname(ssrc, report.cname)]);
-}
-
-function writeHeader(packet: Buffer, count: number, type: number, ssrc: number): void {
-  packet.writeUInt8(0x80 | count, 0);
-  packet.writeUInt8(type, 1);
-  packet.writeUInt16BE(packet.length / 4 - 1, 2);
-  packet.writeUInt32BE(ssrc >>> 0, 4);
 }
 
 function writeBlock(packet: Buffer, at: number, block: ReportBlock): void {
@@ -165,8 +151,7 @@ function clamp(value: number, min: number, max: number): number {
 function buildSdesCname(ssrc: number, cname: string): Buffer {
   const text = Buffer.from(cname, 'utf8').subarray(0, MAX_CNAME_BYTES);
   const itemsBytes = 2 + text.length;
-  const packet = Buffer.alloc(HEADER_BYTES + 4 * Math.floor(itemsBytes / 4 + 1));
-  writeHeader(packet, 1, SDES, ssrc);
+  const packet = rtcpPacket(SDES, 1, ssrc, 4 * Math.floor(itemsBytes / 4 + 1));
   packet.writeUInt8(SDES_CNAME, HEADER_BYTES);
   packet.writeUInt8(text.length, HEADER_BYTES + 1);
   text.copy(packet, HEADER_BYTES + 2);
