@@ -4,7 +4,8 @@ import { parseRtpHeader } from './header.js';
  * Turns packets from a changing series of sources into one continuous outgoing stream: one SSRC,
  * sequence numbers with no gap or repeat at a switch, and timestamps that keep moving forward by
  * the wall-clock time between the old source's last packet and the new source's first. Receivers
- * (browsers, room systems) then see one steady stream whoever is speaking.
+ * (browsers, room systems) then see one steady stream whoever is speaking. The first source keeps
+ * its own numbering, so rewriting a stream that is already continuous changes only its SSRC.
  */
 export class RtpRewriter {
   private source: number | undefined;
@@ -16,7 +17,8 @@ export class RtpRewriter {
 
   constructor(
     readonly ssrc: number,
-    private readonly clockRate: number,
+    /** Of the timestamps, to turn the time between two sources into timestamp units; follows a re-negotiated codec. */
+    public clockRate: number,
   ) {}
 
   /** The source SSRC currently carried, if any packet was rewritten yet. */
@@ -24,24 +26,31 @@ export class RtpRewriter {
     return this.source;
   }
 
-  /** A rewritten copy of `packet`; the original is left as it was (other receivers share it). */
-  rewrite(packet: Buffer, payloadType: number): Buffer {
+  /**
+   * A rewritten copy of `packet`; the original is left as it was (other receivers share it).
+   * Without `payloadType` the packet keeps its own.
+   */
+  rewrite(packet: Buffer, payloadType?: number): Buffer {
+    return this.rewriteInPlace(Buffer.from(packet), payloadType);
+  }
+
+  /** Rewrites `packet` itself and returns it: only for a packet nobody else reads. */
+  rewriteInPlace(packet: Buffer, payloadType?: number): Buffer {
     const header = parseRtpHeader(packet);
     if (header.ssrc !== this.source) this.switchTo(header.ssrc, header.sequenceNumber, header.timestamp);
-    const out = Buffer.from(packet);
     const sequence = (header.sequenceNumber + this.sequenceOffset) & 0xffff;
     const timestamp = (header.timestamp + this.timestampOffset) >>> 0;
-    out.writeUInt8((out.readUInt8(1) & 0x80) | (payloadType & 0x7f), 1);
-    out.writeUInt16BE(sequence, 2);
-    out.writeUInt32BE(timestamp, 4);
-    out.writeUInt32BE(this.ssrc >>> 0, 8);
+    if (payloadType !== undefined) packet.writeUInt8((packet.readUInt8(1) & 0x80) | (payloadType & 0x7f), 1);
+    packet.writeUInt16BE(sequence, 2);
+    packet.writeUInt32BE(timestamp, 4);
+    packet.writeUInt32BE(this.ssrc >>> 0, 8);
     // Only forward progress moves the reference: a late or retransmitted packet keeps its place.
     if (this.lastSentAt < 0 || ((sequence - this.lastSequence) & 0xffff) < 0x8000) {
       this.lastSequence = sequence;
       this.lastTimestamp = timestamp;
       this.lastSentAt = performance.now();
     }
-    return out;
+    return packet;
   }
 
   /** The current source's sequence number for one we sent (to pass a NACK back to the sender). */

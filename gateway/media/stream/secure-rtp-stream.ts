@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { SrtpContext, SrtpError, type SrtpSuite } from '../srtp/index.js';
-import { parseRtpHeader, type RtpSocketPair } from '../rtp/index.js';
+import { parseRtpHeader, RtpRewriter, type RtpSocketPair } from '../rtp/index.js';
 import {
   ReceptionStatistics,
   buildReceptionReport,
@@ -70,9 +70,8 @@ const DEFAULT_REPORT_INTERVAL_MS = 5000;
 /** Sources we keep reception statistics for; a peer cycling SSRCs cannot grow this. */
 const MAX_RECEIVED_SOURCES = 4;
 
-/** What we sent under our current SSRC, for the sender info of our SR. */
+/** What we sent, for the sender info of our SR. */
 interface SentStream {
-  ssrc: number;
   packets: number;
   octets: number;
   /** The last packet's RTP timestamp and when it was sent, to extrapolate the SR's timestamp. */
@@ -88,9 +87,15 @@ export interface MediaStream {
   /** Date.now() of the last packet that authenticated (RTP or RTCP), 0 before any. */
   readonly lastReceivedAt: number;
   onRtp(listener: (packet: Buffer) => void): void;
+  /**
+   * RTP from any of our sources (prompts, the meeting's mix, …), each with its own SSRC and numbering:
+   * the peer receives them as one stream, with the stream's SSRC and continuous sequence numbers and
+   * timestamps, as from an SBC. `packet` is left as it was.
+   */
   sendRtp(packet: Buffer): void;
   /** Compound RTCP packets from the peer, authenticated and decrypted. */
   onRtcp(listener: (packet: Buffer) => void): void;
+  /** Sent with the stream's SSRC as the sender of every packet in it. */
   sendRtcp(packet: Buffer): void;
   close(): void;
 }
@@ -108,9 +113,15 @@ export class SecureRtpStream implements MediaStream {
   private readonly rtcpListeners: ((packet: Buffer) => void)[] = [];
   private sent: SentStream | undefined;
   private readonly received = new Map<number, ReceptionStatistics>();
-  /** Our SSRC in receiver reports until we send RTP; RFC 7022: a random CNAME per stream. */
-  private readonly receiverSsrc = randomBytes(4).readUInt32BE(0);
+  /** Our SSRC on all we send: RTP whoever produced it, our reports, feedback. RFC 7022: a random CNAME per stream. */
+  private readonly ssrc = randomBytes(4).readUInt32BE(0);
   private readonly cname = randomBytes(12).toString('base64');
+  /**
+   * Receivers cope badly with a change of sender: baresip 1.0 flushes its jitter buffer on a new SSRC only once
+   * it has started playing out (not after a prompt cut short by the first digit), and libre 1.1's buffer then
+   * refuses every packet numbered below the old sender's last as late: silence for the rest of the call.
+   */
+  private readonly rewriter: RtpRewriter;
   private readonly reportIntervalMs: number;
   private reportTimer: NodeJS.Timeout | undefined;
 
@@ -120,6 +131,7 @@ export class SecureRtpStream implements MediaStream {
     private readonly events: StreamEvents = {},
     options: StreamOptions = {},
   ) {
+    this.rewriter = new RtpRewriter(this.ssrc, params.codec.clockRate);
     this.update(params);
     this.reportIntervalMs = options.reportIntervalMs ?? DEFAULT_REPORT_INTERVAL_MS;
     socket.onPacket((packet, _source, rtcp) => (rtcp ? this.receiveRtcp(packet) : this.receiveRtp(packet)));
@@ -153,6 +165,7 @@ export class SecureRtpStream implements MediaStream {
     }
     // Jitter is kept in clock units: a codec with another clock starts the statistics afresh.
     if (this.params && this.params.codec.clockRate !== params.codec.clockRate) this.received.clear();
+    this.rewriter.clockRate = params.codec.clockRate;
     this.params = params;
   }
 
@@ -166,9 +179,10 @@ export class SecureRtpStream implements MediaStream {
     // Symmetric RTP: answer where the peer's packets come from, which survives NAT.
     const target = this.socket.latchedSource ?? (remote.address ? { address: remote.address, port: remote.rtpPort } : undefined);
     if (!target) return;
-    const wire = this.outbound ? this.outbound.protect(packet) : packet;
+    const wire = this.outbound ? this.protectAsOurs(this.outbound, packet) : this.rewriter.rewrite(packet);
+    if (!wire) return;
     this.socket.send(wire, target.address, target.port);
-    this.countSent(packet);
+    this.countSent(packet, wire);
     this.events.packetOut?.(wire.length);
   }
 
@@ -178,7 +192,8 @@ export class SecureRtpStream implements MediaStream {
 
   sendRtcp(packet: Buffer): void {
     const { remote, rtcpMux } = this.params;
-    const protectedPacket = this.outbound ? this.outbound.protectRtcp(packet) : packet;
+    const ours = fromSender(packet, this.ssrc);
+    const protectedPacket = this.outbound ? this.outbound.protectRtcp(ours) : ours;
     if (rtcpMux) {
       const target = this.socket.latchedSource ?? (remote.address ? { address: remote.address, port: remote.rtpPort } : undefined);
       if (target) this.socket.send(protectedPacket, target.address, target.port);
@@ -214,13 +229,36 @@ export class SecureRtpStream implements MediaStream {
     this.readReports(plain);
   }
 
-  private countSent(packet: Buffer): void {
+  /**
+   * The packet with our SSRC and numbering, encrypted. protect() writes a new buffer, so the caller's packet is
+   * rewritten only until then and put back as it was: no second copy, and receivers sharing it see no change.
+   * Undefined for a packet that would reuse an SRTP index (a late packet numbered into one already sent):
+   * sending it would reuse keystream.
+   */
+  private protectAsOurs(outbound: SrtpContext, packet: Buffer): Buffer | undefined {
+    const sequence = packet.readUInt16BE(2);
+    const timestamp = packet.readUInt32BE(4);
+    const ssrc = packet.readUInt32BE(8);
+    try {
+      return outbound.protect(this.rewriter.rewriteInPlace(packet));
+    } catch (err) {
+      if (err instanceof SrtpError && (err.code === 'replay' || err.code === 'too-old')) return undefined;
+      throw err;
+    } finally {
+      packet.writeUInt16BE(sequence, 2);
+      packet.writeUInt32BE(timestamp, 4);
+      packet.writeUInt32BE(ssrc, 8);
+    }
+  }
+
+  /** Payload octets from `packet`; the timestamp as sent, from `wire` (RTP headers travel in clear, SRTP too). */
+  private countSent(packet: Buffer, wire: Buffer): void {
     const header = parseRtpHeader(packet);
     const padding = header.padding ? packet.readUInt8(packet.length - 1) : 0;
-    if (this.sent?.ssrc !== header.ssrc) this.sent = { ssrc: header.ssrc, packets: 0, octets: 0, rtpTimestamp: 0, sentAtS: 0 };
+    this.sent ??= { packets: 0, octets: 0, rtpTimestamp: 0, sentAtS: 0 };
     this.sent.packets++;
     this.sent.octets += Math.max(0, packet.length - header.headerLength - padding);
-    this.sent.rtpTimestamp = header.timestamp;
+    this.sent.rtpTimestamp = wire.readUInt32BE(4);
     this.sent.sentAtS = wallClockSeconds();
   }
 
@@ -240,7 +278,7 @@ export class SecureRtpStream implements MediaStream {
     const now = wallClockSeconds();
     for (const report of parseReceptionReports(packet)) {
       if (report.senderInfo) this.received.get(report.senderSsrc)?.senderReportReceived(report.senderInfo, now);
-      for (const block of report.blocks) if (this.sent && block.ssrc === this.sent.ssrc) this.emitReport(block, now);
+      for (const block of report.blocks) if (this.sent && block.ssrc === this.ssrc) this.emitReport(block, now);
     }
   }
 
@@ -263,9 +301,9 @@ export class SecureRtpStream implements MediaStream {
     if (!this.sent && this.received.size === 0) return;
     const now = wallClockSeconds();
     const blocks = [...this.received.values()].filter((source) => source.heardSinceReport).map((source) => source.reportBlock(now));
-    const { sent, cname } = this;
+    const { sent, ssrc, cname } = this;
     if (!sent) {
-      this.sendRtcp(buildReceptionReport({ ssrc: this.receiverSsrc, cname, blocks }));
+      this.sendRtcp(buildReceptionReport({ ssrc, cname, blocks }));
       return;
     }
     const elapsedUnits = Math.round((now - sent.sentAtS) * this.params.codec.clockRate);
@@ -275,7 +313,7 @@ export class SecureRtpStream implements MediaStream {
       packetCount: sent.packets,
       octetCount: sent.octets,
     };
-    this.sendRtcp(buildReceptionReport({ ssrc: sent.ssrc, cname, senderInfo, blocks }));
+    this.sendRtcp(buildReceptionReport({ ssrc, cname, senderInfo, blocks }));
   }
 
   private unprotect(packet: Buffer, open: (ctx: SrtpContext, packet: Buffer) => Buffer): Buffer | undefined {
@@ -295,4 +333,16 @@ export class SecureRtpStream implements MediaStream {
       return undefined;
     }
   }
+}
+
+/**
+ * A copy of a compound RTCP packet sent as `ssrc`: every RTCP packet names its sender in the word after
+ * its header (RFC 3550 §6.4-6.7, RFC 4585 §6.1), e.g. a PLI the fabric asks for on behalf of a track.
+ */
+function fromSender(compound: Buffer, ssrc: number): Buffer {
+  const out = Buffer.from(compound);
+  for (let at = 0; at + 8 <= out.length; at += 4 + 4 * out.readUInt16BE(at + 2)) {
+    if (out.readUInt16BE(at + 2) > 0) out.writeUInt32BE(ssrc, at + 4);
+  }
+  return out;
 }
