@@ -1,5 +1,5 @@
 export { PortAllocator, RtpPacketWriter, RtpRewriter, RtpSocketPair, RtpError, parseRtpHeader, isRtcp, startsKeyframe } from './rtp/index.js';
-export { buildNack, buildPli, parseReceptionReports, parseRtcpFeedback } from './rtcp/index.js';
+export { buildNack, buildPli, parseReceptionReports, parseRtcpFeedback, peerReception } from './rtcp/index.js';
 export type { RtcpFeedback } from './rtcp/index.js';
 export type { RtpHeader } from './rtp/index.js';
 export { SRTP_SUITES, SrtpContext, SrtpError, generateMasterKey, srtpKeyLengths } from './srtp/index.js';

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Audio, PeerConnection, RtcpReceivingSession, Video, type Track } from 'node-datachannel';
 import type { ForwardedReception, MediaKind, OutgoingTrack, PublishedTrack, TrackCodec } from '../fabric/index.js';
-import { isRtcp, parseReceptionReports, parseRtcpFeedback, type StreamEvents } from '../media/index.js';
+import { isRtcp, parseReceptionReports, parseRtcpFeedback, peerReception, type StreamEvents } from '../media/index.js';
 import { BROWSER_AUDIO_CODECS, BROWSER_UPLINK_VIDEO_CODECS, BROWSER_VIDEO_CODECS } from './codecs.js';
 
 export interface OfferMessage {
@@ -262,7 +262,7 @@ export class BrowserPeer implements ForwardedReception {
     if (clockRate === undefined) return;
     for (const { blocks } of parseReceptionReports(packet)) {
       for (const block of blocks) {
-        if (block.ssrc === slot.ssrc) report({ lossRatio: block.fractionLost / 256, jitterS: block.jitter / clockRate });
+        if (block.ssrc === slot.ssrc) report(peerReception(block, clockRate));
       }
     }
   }

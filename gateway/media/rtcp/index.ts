@@ -5,8 +5,9 @@ export {
   buildReceptionReport,
   compactNtp,
   parseReceptionReports,
+  peerReception,
   roundTripSeconds,
   toNtp,
   wallClockSeconds,
 } from './reports.js';
-export type { ReceptionReport, ReportBlock, SenderInfo } from './reports.js';
+export type { PeerReception, ReceptionReport, ReportBlock, SenderInfo } from './reports.js';

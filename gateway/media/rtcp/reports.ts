@@ -158,6 +158,26 @@ function buildSdesCname(ssrc: number, cname: string): Buffer {
   return packet;
 }
 
+/** How the peer receives what we send, from a report block of its RTCP SR or RR. */
+export interface PeerReception {
+  /** Fraction of our packets lost since the peer's previous report, 0 to 1. */
+  lossRatio: number;
+  jitterS: number;
+  /** Only when the peer echoed one of our sender reports (LSR/DLSR). */
+  roundTripS?: number;
+}
+
+/**
+ * A report block about our stream in seconds and ratios: jitter comes in units of our `clockRate`;
+ * with `arrivalUnixS`, when the block arrived, the round trip too where the block allows it.
+ */
+export function peerReception(block: ReportBlock, clockRate: number, arrivalUnixS?: number): PeerReception {
+  const reception: PeerReception = { lossRatio: block.fractionLost / 256, jitterS: block.jitter / clockRate };
+  const roundTripS = arrivalUnixS === undefined ? undefined : roundTripSeconds(block, arrivalUnixS);
+  if (roundTripS !== undefined) reception.roundTripS = roundTripS;
+  return reception;
+}
+
 /**
  * Round-trip time from a report block about our stream, received at `arrivalUnixS` (RFC 3550
  * §6.4.1: A - LSR - DLSR). Undefined when the peer has had no SR of ours (LSR 0) or when the result

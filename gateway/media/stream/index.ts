@@ -1,10 +1,10 @@
 export { SecureRtpStream } from './secure-rtp-stream.js';
 export type {
   MediaStream,
-  PeerReception,
   StreamCodec,
   StreamDirection,
   StreamEvents,
   StreamOptions,
   StreamParams,
 } from './secure-rtp-stream.js';
+export type { PeerReception } from '../rtcp/index.js';

@@ -5,10 +5,10 @@ import {
   ReceptionStatistics,
   buildReceptionReport,
   parseReceptionReports,
-  roundTripSeconds,
+  peerReception,
   toNtp,
   wallClockSeconds,
-  type ReportBlock,
+  type PeerReception,
 } from '../rtcp/index.js';
 
 export type StreamDirection = 'sendrecv' | 'sendonly' | 'recvonly' | 'inactive';
@@ -39,15 +39,6 @@ interface MasterKey {
   key: Buffer;
   salt: Buffer;
   equals(other: MasterKey): boolean;
-}
-
-/** How the peer receives what we send, from a report block of its RTCP SR or RR. */
-export interface PeerReception {
-  /** Fraction of our packets lost since the peer's previous report, 0 to 1. */
-  lossRatio: number;
-  jitterS: number;
-  /** Only when the peer echoed one of our sender reports (LSR/DLSR). */
-  roundTripS?: number;
 }
 
 /** Per-packet outcomes worth counting; the owner maps them to metrics with its own labels. */
@@ -278,21 +269,17 @@ export class SecureRtpStream implements MediaStream {
     const now = wallClockSeconds();
     for (const report of parseReceptionReports(packet)) {
       if (report.senderInfo) this.received.get(report.senderSsrc)?.senderReportReceived(report.senderInfo, now);
-      for (const block of report.blocks) if (this.sent && block.ssrc === this.ssrc) this.emitReport(block, now);
+      for (const block of report.blocks) {
+        if (this.sent && block.ssrc === this.ssrc) this.events.report?.(peerReception(block, this.params.codec.clockRate, now));
+      }
     }
-  }
-
-  private emitReport(block: ReportBlock, arrivalS: number): void {
-    const reception: PeerReception = { lossRatio: block.fractionLost / 256, jitterS: block.jitter / this.params.codec.clockRate };
-    const roundTripS = roundTripSeconds(block, arrivalS);
-    if (roundTripS !== undefined) reception.roundTripS = roundTripS;
-    this.events.report?.(reception);
   }
 
   private scheduleReport(): void {
     this.reportTimer = setTimeout(() => {
-      this.sendReport();
+      // Re-armed first: a failed report must not end the reports of a live stream.
       this.scheduleReport();
+      this.sendReport();
     }, this.reportIntervalMs * (0.5 + Math.random()));
     this.reportTimer.unref();
   }
