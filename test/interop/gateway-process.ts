@@ -68,7 +68,14 @@ export async function startGatewayProcess(
   let output = '';
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  let signalled = false;
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code, signal) => {
+      // A gateway that ended without being told to has crashed: say why, or the failing test never will.
+      if (!signalled) console.error(`gateway ${child.pid} exited by itself (code ${code}, signal ${signal}); its last output:\n${output.slice(-4000)}`);
+      resolve(code);
+    }),
+  );
 
   const httpBase = `http://127.0.0.1:${env.SIPGW_HTTP_PORT}`;
   const ports = await waitForReady(child, httpBase, () => output, 30_000);
@@ -83,11 +90,13 @@ export async function startGatewayProcess(
       return sumSamples(text, name, labels);
     },
     signal(signal) {
+      signalled = true;
       child.kill(signal);
     },
     exited,
     async stop() {
       if (child.exitCode === null && child.signalCode === null) {
+        signalled = true;
         // SIGINT stops at once; SIGTERM would drain calls for the grace period first.
         child.kill('SIGINT');
         const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
