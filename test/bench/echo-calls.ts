@@ -11,7 +11,6 @@
  *
  * Environment (optional): BENCH_ECHO_RATES="50,100", BENCH_ECHO_SECONDS=8, BENCH_ECHO_SUSTAIN_S=40 (0: skip).
  */
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,6 +20,7 @@ import { startGatewayProcess, type GatewayProcess } from '../interop/gateway-pro
 import { startSocatTlsHop, type TlsHop } from '../peers/tls-hop.js';
 import { findFreePortBlock } from '../peers/process.js';
 import { parseSippStats, runSipp, SCENARIOS_DIR, type SippResult } from '../peers/sipp.js';
+import { CLK_TCK, groupCpuMs, machineTicks, processCpuMs } from './load/process-cpu.js';
 
 /** uac-sdes with rtd markers: rtd 1 = INVITE→200, rtd 2 = BYE→200. */
 const SCENARIO = join(SCENARIOS_DIR, 'uac-sdes.xml');
@@ -45,55 +45,6 @@ function parseRates(text: string | undefined): number[] | undefined {
 function boundedNumber(text: string | undefined, fallback: number, min: number, max: number): number {
   const value = Number(text);
   return text && Number.isFinite(value) ? Math.min(max, Math.max(min, value)) : fallback;
-}
-
-// ---- /proc accounting -------------------------------------------------------------------------------
-
-const CLK_TCK = (() => {
-  try {
-    const value = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
-    return Number.isFinite(value) && value > 0 ? value : 100;
-  } catch {
-    return 100;
-  }
-})();
-
-/** Fields of /proc/<pid>/stat after the command name: index 0 is field 3 (state). */
-function statFields(pid: number | string): string[] | undefined {
-  try {
-    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return text.slice(text.lastIndexOf(')') + 2).split(' ');
-  } catch {
-    return undefined;
-  }
-}
-
-/** utime + stime of one process (all its threads), in ms; `children` adds reaped children's. */
-function processCpuMs(pid: number, children = false): number {
-  const f = statFields(pid);
-  if (!f) return NaN;
-  const ticks = Number(f[11]) + Number(f[12]) + (children ? Number(f[13]) + Number(f[14]) : 0);
-  return (ticks * 1000) / CLK_TCK;
-}
-
-/** CPU ms of every process in group `pgrp`, reaped children included (socat forks per connection). */
-function groupCpuMs(pgrp: number): number {
-  let sum = 0;
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const f = statFields(entry);
-    if (f && Number(f[2]) === pgrp) sum += processCpuMs(Number(entry), true);
-  }
-  return sum;
-}
-
-/** Busy and total jiffies of the whole machine (/proc/stat, tick-sampled: indicative only). */
-function machineTicks(): { busy: number; total: number } {
-  const [cpu] = readFileSync('/proc/stat', 'utf8').split('\n');
-  const v = (cpu ?? '').trim().split(/\s+/).slice(1).map(Number);
-  const total = v.slice(0, 8).reduce((a, b) => a + b, 0);
-  const idle = (v[3] ?? 0) + (v[4] ?? 0);
-  return { busy: total - idle, total };
 }
 
 // ---- one rate ------------------------------------------------------------------------------------------

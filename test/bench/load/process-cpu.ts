@@ -1,7 +1,8 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
-const CLK_TCK = (() => {
+/** Kernel ticks per second, the unit of /proc CPU times. */
+export const CLK_TCK = (() => {
   try {
     const value = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
     return Number.isFinite(value) && value > 0 ? value : 100;
@@ -10,15 +11,38 @@ const CLK_TCK = (() => {
   }
 })();
 
-function statCpuMs(file: string): number | undefined {
+/** Fields of a /proc stat file after the command name (which may hold spaces): index 0 is field 3 (state). */
+function statFields(file: string): string[] | undefined {
   try {
     const text = readFileSync(file, 'utf8');
-    // The command name may hold spaces; the fields after it are fixed: utime and stime are 14 and 15.
-    const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
+    return text.slice(text.lastIndexOf(')') + 2).split(' ');
   } catch {
     return undefined;
   }
+}
+
+/** utime + stime (fields 14 and 15) in ms; `children` adds reaped children's (16 and 17). */
+function statCpuMs(file: string, children = false): number | undefined {
+  const fields = statFields(file);
+  if (!fields) return undefined;
+  const ticks = Number(fields[11]) + Number(fields[12]) + (children ? Number(fields[13]) + Number(fields[14]) : 0);
+  return (ticks * 1000) / CLK_TCK;
+}
+
+/** utime + stime of one process (all its threads), in ms; `children` adds reaped children's. NaN once gone. */
+export function processCpuMs(pid: number, children = false): number {
+  return statCpuMs(`/proc/${pid}/stat`, children) ?? NaN;
+}
+
+/** CPU ms of every process in group `pgrp`, reaped children included (socat forks per connection). */
+export function groupCpuMs(pgrp: number): number {
+  let sum = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const fields = statFields(`/proc/${entry}/stat`);
+    if (fields && Number(fields[2]) === pgrp) sum += processCpuMs(Number(entry), true);
+  }
+  return sum;
 }
 
 export interface CpuSample {
