@@ -197,7 +197,7 @@ function recordCertificateExpiry(metrics: Metrics, certificate: CertificateSet, 
   const earliest = (pems: readonly string[]): number | undefined =>
     pems.length === 0 ? undefined : Math.min(...pems.map((pem) => certificateExpiry(pem).getTime() / 1000));
   const roles = [
-    ['server', earliest([certificate.cert])],
+    ['server', certificate.info.notAfter.getTime() / 1000],
     ['intermediate', earliest(certificate.chain)],
     ['client_ca', clientCa === undefined ? undefined : earliest(splitPemCertificates(clientCa))],
   ] as const;

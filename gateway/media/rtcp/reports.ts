@@ -42,7 +42,6 @@ const SR = 200;
 const RR = 201;
 const SDES = 202;
 const SDES_CNAME = 1;
-const HEADER_BYTES = RTCP_HEADER_BYTES;
 const SENDER_INFO_BYTES = 20;
 const BLOCK_BYTES = 24;
 const MAX_BLOCKS = 31;
@@ -76,10 +75,10 @@ export function compactNtp(ntpSeconds: number, ntpFraction: number): number {
 export function parseReceptionReports(packet: Buffer): ReceptionReport[] {
   const reports: ReceptionReport[] = [];
   for (const { countOrFormat, type, start, end } of rtcpPackets(packet)) {
-    const bodyAt = start + HEADER_BYTES + (type === SR ? SENDER_INFO_BYTES : 0);
+    const bodyAt = start + RTCP_HEADER_BYTES + (type === SR ? SENDER_INFO_BYTES : 0);
     if ((type !== SR && type !== RR) || bodyAt > end) continue;
     const report: ReceptionReport = { senderSsrc: packet.readUInt32BE(start + 4), blocks: [] };
-    if (type === SR) report.senderInfo = readSenderInfo(packet, start + HEADER_BYTES);
+    if (type === SR) report.senderInfo = readSenderInfo(packet, start + RTCP_HEADER_BYTES);
     // The count may claim more blocks than the length holds: read only those that fit.
     const count = Math.min(countOrFormat, Math.floor((end - bodyAt) / BLOCK_BYTES));
     for (let i = 0; i < count; i++) report.blocks.push(readBlock(packet, bodyAt + i * BLOCK_BYTES));
@@ -118,7 +117,7 @@ export function buildReceptionReport(report: { ssrc: number; cname: string; send
   const { ssrc, senderInfo } = report;
   const blocks = report.blocks.slice(0, MAX_BLOCKS);
   const reportPacket = rtcpPacket(senderInfo ? SR : RR, blocks.length, ssrc, (senderInfo ? SENDER_INFO_BYTES : 0) + blocks.length * BLOCK_BYTES);
-  let at = HEADER_BYTES;
+  let at = RTCP_HEADER_BYTES;
   if (senderInfo) {
     for (const value of [senderInfo.ntpSeconds, senderInfo.ntpFraction, senderInfo.rtpTimestamp, senderInfo.packetCount, senderInfo.octetCount]) {
       reportPacket.writeUInt32BE(value >>> 0, at);
@@ -152,9 +151,9 @@ function buildSdesCname(ssrc: number, cname: string): Buffer {
   const text = Buffer.from(cname, 'utf8').subarray(0, MAX_CNAME_BYTES);
   const itemsBytes = 2 + text.length;
   const packet = rtcpPacket(SDES, 1, ssrc, 4 * Math.floor(itemsBytes / 4 + 1));
-  packet.writeUInt8(SDES_CNAME, HEADER_BYTES);
-  packet.writeUInt8(text.length, HEADER_BYTES + 1);
-  text.copy(packet, HEADER_BYTES + 2);
+  packet.writeUInt8(SDES_CNAME, RTCP_HEADER_BYTES);
+  packet.writeUInt8(text.length, RTCP_HEADER_BYTES + 1);
+  text.copy(packet, RTCP_HEADER_BYTES + 2);
   return packet;
 }
 
