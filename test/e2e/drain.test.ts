@@ -14,7 +14,7 @@ import { startBaresip, type Baresip } from '../peers/baresip.js';
 import { launchChromium, type ChromiumBrowser } from '../peers/chromium.js';
 import { makeSelfSignedCertificate } from '../peers/openssl-cert.js';
 import { findFreePortBlock, waitFor } from '../peers/process.js';
-import { removeSippDir, runSipp, type SippResult } from '../peers/sipp.js';
+import { removeSippDirs, runSipp, type SippResult } from '../peers/sipp.js';
 import { startSocatTlsHop, type TlsHop } from '../peers/tls-hop.js';
 
 const peer = requirePeer('baresip', 'openssl', 'sipp', 'socat', '/usr/bin/chromium');
@@ -108,10 +108,7 @@ describe.skipIf(peer.skip)('graceful drain on SIGTERM', () => {
     await chromium?.close();
     await hop?.stop({ keepLogs: failed });
     await gateway?.stop();
-    for (const result of sippResults) {
-      if (failed) console.warn(`sipp logs kept in ${result.dir}`);
-      else removeSippDir(result);
-    }
+    removeSippDirs(sippResults, { keepLogs: failed });
     room = undefined;
     chromium = undefined;
     hop = undefined;

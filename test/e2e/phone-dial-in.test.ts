@@ -6,7 +6,7 @@ import { startGatewayProcess, type GatewayProcess } from '../interop/gateway-pro
 import { requirePeer } from '../peers/availability.js';
 import { launchChromium, writeToneWav, type BrowserParticipant, type ChromiumBrowser } from '../peers/chromium.js';
 import { findFreePortBlock } from '../peers/process.js';
-import { removeSippDir, runSipp, startSipp, type SippOptions, type SippResult } from '../peers/sipp.js';
+import { removeSippDirs, runSipp, startSipp, type SippOptions, type SippResult } from '../peers/sipp.js';
 import { writeG711File, writeTrunkScenario, type TrunkScenarioOptions } from '../peers/sipp-trunk.js';
 import { startBaresip, type Baresip } from '../peers/baresip.js';
 import { dominantToneCheck, findClip, readWav, sine } from '../peers/wav.js';
@@ -85,10 +85,7 @@ describe.skipIf(peer.skip)('phone callers through a carrier trunk (sipp over UDP
 
   afterEach((context) => {
     const failed = context.task.result?.state === 'fail';
-    for (const result of sippResults) {
-      if (failed) console.warn(`sipp logs kept in ${result.dir}`);
-      else removeSippDir(result);
-    }
+    removeSippDirs(sippResults, { keepLogs: failed });
     sippResults = [];
   });
 

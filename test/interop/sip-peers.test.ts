@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { requirePeer } from '../peers/availability.js';
 import { findFreePortBlock, waitFor } from '../peers/process.js';
-import { parseSippStats, removeSippDir, runSipp, type SippOptions, type SippResult } from '../peers/sipp.js';
+import { parseSippStats, removeSippDirs, runSipp, type SippOptions, type SippResult } from '../peers/sipp.js';
 import { runSslscan } from '../peers/sslscan.js';
 import { startSocatTlsHop, type TlsHop } from '../peers/tls-hop.js';
 import { startGatewayProcess, type GatewayProcess } from './gateway-process.js';
@@ -131,10 +131,7 @@ describe.skipIf(peer.skip)('the gateway against sipp, a socat TLS hop and sslsca
 
   afterEach((context) => {
     const failed = context.task.result?.state === 'fail';
-    for (const result of sippResults) {
-      if (failed) console.warn(`sipp logs kept in ${result.dir}`);
-      else removeSippDir(result);
-    }
+    removeSippDirs(sippResults, { keepLogs: failed });
     sippResults = [];
   });
 

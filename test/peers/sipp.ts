@@ -205,3 +205,11 @@ export function runSipp(options: SippOptions): Promise<SippResult> {
 export function removeSippDir(result: SippResult): void {
   rmSync(result.dir, { recursive: true, force: true });
 }
+
+/** Removes the runs' directories, or after a failed test keeps them and says where, for a look at sipp's logs. */
+export function removeSippDirs(results: readonly SippResult[], { keepLogs }: { keepLogs: boolean }): void {
+  for (const result of results) {
+    if (keepLogs) console.warn(`sipp logs kept in ${result.dir}`);
+    else removeSippDir(result);
+  }
+}

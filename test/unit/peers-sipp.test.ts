@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { requirePeer } from '../peers/availability.js';
 import { startBaresip, type Baresip } from '../peers/baresip.js';
 import { findFreePortBlock } from '../peers/process.js';
-import { parseSippMessageCounts, parseSippStats, removeSippDir, runSipp, startSipp, type SippProcess, type SippResult } from '../peers/sipp.js';
+import { parseSippMessageCounts, parseSippStats, removeSippDirs, runSipp, startSipp, type SippProcess, type SippResult } from '../peers/sipp.js';
 import { trunkScenarioXml, writeG711File, writeTrunkScenario, type TrunkScenarioOptions } from '../peers/sipp-trunk.js';
 import { chirpClip, findClip, readWav } from '../peers/wav.js';
 
@@ -46,10 +46,7 @@ describe.skipIf(sipp.skip)('sipp scenarios against sipp (UDP, 127.0.0.1)', () =>
     const failed = context.task.result?.state === 'fail';
     if (uas) results.push(await uas.stop());
     uas = undefined;
-    for (const result of results) {
-      if (failed) console.warn(`sipp logs kept in ${result.dir}`);
-      else removeSippDir(result);
-    }
+    removeSippDirs(results, { keepLogs: failed });
     results = [];
   });
 
@@ -169,10 +166,7 @@ describe.skipIf(sipp.skip)('sipp as a trunk caller (sipp-trunk.ts) against sipp 
     const failed = context.task.result?.state === 'fail';
     if (uas) results.push(await uas.stop());
     uas = undefined;
-    for (const result of results) {
-      if (failed) console.warn(`sipp logs kept in ${result.dir}`);
-      else removeSippDir(result);
-    }
+    removeSippDirs(results, { keepLogs: failed });
     results = [];
     if (!failed) for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
     dirs = [];
@@ -267,10 +261,7 @@ describe.skipIf(sippAndBaresip.skip)('sipp as a trunk caller against baresip (UD
     const failed = context.task.result?.state === 'fail';
     await callee?.stop({ keepLogs: failed });
     callee = undefined;
-    if (result) {
-      if (failed) console.warn(`sipp logs kept in ${result.dir}`);
-      else removeSippDir(result);
-    }
+    if (result) removeSippDirs([result], { keepLogs: failed });
     result = undefined;
     if (dir && !failed) rmSync(dir, { recursive: true, force: true });
     dir = '';
