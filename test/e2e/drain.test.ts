@@ -10,12 +10,12 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ensureDevCertificates } from '../../certs/index.js';
 import { startGatewayProcess, type GatewayProcess } from '../interop/gateway-process.js';
 import { requirePeer } from '../peers/availability.js';
-import { startBaresip, type Baresip } from '../peers/baresip.js';
+import type { Baresip } from '../peers/baresip.js';
 import { launchChromium, type ChromiumBrowser } from '../peers/chromium.js';
-import { makeSelfSignedCertificate } from '../peers/openssl-cert.js';
 import { findFreePortBlock, waitFor } from '../peers/process.js';
 import { removeSippDirs, runSipp, type SippResult } from '../peers/sipp.js';
 import { startSocatTlsHop, type TlsHop } from '../peers/tls-hop.js';
+import { dialInRoomSystem } from './room-system.js';
 
 const peer = requirePeer('baresip', 'openssl', 'sipp', 'socat', '/usr/bin/chromium');
 
@@ -78,7 +78,6 @@ function receivedResponse(result: SippResult, status: number): string | undefine
 
 describe.skipIf(peer.skip)('graceful drain on SIGTERM', () => {
   let certDir: string;
-  let certificate: string;
   /** One gateway process per test, since each test ends its process; started together to save time. */
   let gateways: GatewayProcess[] = [];
   let gateway: GatewayProcess | undefined;
@@ -89,7 +88,6 @@ describe.skipIf(peer.skip)('graceful drain on SIGTERM', () => {
 
   beforeAll(async () => {
     certDir = mkdtempSync(join(tmpdir(), 'sipgw-drain-cert-'));
-    certificate = makeSelfSignedCertificate(certDir, 'room.example').combinedPath;
     const certsDir = join(certDir, 'gateway');
     await ensureDevCertificates(certsDir, ['127.0.0.1']);
     const graces = [GRACE_S, 30, 30, 30];
@@ -123,18 +121,7 @@ describe.skipIf(peer.skip)('graceful drain on SIGTERM', () => {
 
   /** A room system in an echo call over SIP-TLS with SDES-SRTP, once media flows both ways. */
   async function roomSystemInCall(gw: GatewayProcess): Promise<Baresip> {
-    const base = findFreePortBlock(60);
-    room = await startBaresip({
-      name: 'room',
-      sipPort: base,
-      ctrlPort: base + 2,
-      rtpPorts: [base + 10, base + 59],
-      mediaenc: 'srtp-mand',
-      certificate,
-      caFile: gw.caFile,
-    });
-    await room.dial(`sip:echo@127.0.0.1:${gw.ports.sip.tls};transport=tls`);
-    await room.waitForEvent('CALL_ESTABLISHED', 15_000);
+    room = await dialInRoomSystem(gw, certDir, 'echo');
     await waitFor(async () => ((await gw.metric('sipgw_rtp_packets_total', { direction: 'out', origin: 'sip' })) > 25 ? true : undefined), {
       timeoutMs: 5000,
       what: 'echoed RTP to the room system',
